@@ -1,0 +1,109 @@
+package commands
+
+import "kuberpult/deploy"
+
+// Command is a parsed command. The concrete types below are the verbs of the language.
+type Command interface{ verb() string }
+
+// Deploy deploys a release of an app to an environment or group.
+type Deploy struct {
+	App     deploy.App
+	Version deploy.Version // 0 means the newest release ("latest")
+	Target  string         // environment or group
+	Lock    string         // --lock "<message>": lock the app there too (Deploy & Lock)
+	Reason  string
+	Force   bool // skip the question when a lock stands in the way
+}
+
+// Rollback deploys the previously deployed version (or To) and locks the app there.
+type Rollback struct {
+	App    deploy.App
+	Env    deploy.Env
+	To     deploy.Version // 0: the version deployed before the current one
+	Reason string
+}
+
+// Lock creates an environment, group, app or team lock.
+type Lock struct {
+	Kind     deploy.LockKind
+	Target   string // environment or group
+	App      deploy.App
+	Team     deploy.Team
+	Message  string
+	Lifetime string // --for
+}
+
+// Unlock removes locks: by id, all environment locks of a target, an app's or a team's locks.
+type Unlock struct {
+	Kind   deploy.LockKind // "" when Target is a lock id or environment (decided by the handler)
+	Target string
+	App    deploy.App
+	Team   deploy.Team
+}
+
+// Locks lists locks, optionally of one environment or group.
+type Locks struct{ Target string }
+
+// Status shows what runs where (all apps, or one app in detail).
+type Status struct{ App deploy.App }
+
+// Envs lists the environments.
+type Envs struct{}
+
+// History lists the deployments of an app.
+type History struct {
+	App deploy.App
+	Env deploy.Env
+}
+
+// Help explains the language or one verb.
+type Help struct{ Verb string }
+
+func (Deploy) verb() string   { return "deploy" }
+func (Rollback) verb() string { return "rollback" }
+func (Lock) verb() string     { return "lock" }
+func (Unlock) verb() string   { return "unlock" }
+func (Locks) verb() string    { return "locks" }
+func (Status) verb() string   { return "status" }
+func (Envs) verb() string     { return "envs" }
+func (History) verb() string  { return "history" }
+func (Help) verb() string     { return "help" }
+
+// Verb returns the command word of c.
+func Verb(c Command) string { return c.verb() }
+
+// usage is the synopsis of each verb, in the order help lists them.
+var usage = []struct{ verb, synopsis, about string }{
+	{"deploy", `deploy <app> [<version>|latest] to <env|group> [--lock "<message>"] [--reason "<why>"] [--force]`,
+		"deploy a release by hand; locks are shown and need confirmation (or --force)"},
+	{"rollback", `rollback <app> on <env> [to <version>] [--reason "<why>"]`,
+		"deploy the previously deployed version and lock the app there"},
+	{"lock", `lock <env|group> "<message>" [--for 4h]` + "\n" +
+		`lock <app> on <env|group> "<message>" [--for 1d]` + "\n" +
+		`lock team <team> on <env|group> "<message>" [--for 1w]`,
+		"stop automated deployments (manual deploys still work, with a warning)"},
+	{"unlock", "unlock <lock-id> | unlock <env|group> | unlock <app> on <env|group> | unlock team <team> on <env|group>",
+		"remove locks; never deploys, tells what is waiting"},
+	{"locks", "locks [<env|group>]", "list locks"},
+	{"status", "status [<app>]", "what runs where, locks and held deployments"},
+	{"envs", "envs", "list environments, their upstreams and groups"},
+	{"history", "history <app> [on <env>]", "deployments of an app, newest first"},
+	{"help", "help [<command>]", "this help"},
+}
+
+func synopsis(verb string) string {
+	for _, u := range usage {
+		if u.verb == verb {
+			return u.synopsis
+		}
+	}
+	return ""
+}
+
+func verbs() []string {
+	out := make([]string, len(usage))
+	for i, u := range usage {
+		out[i] = u.verb
+	}
+	return out
+}

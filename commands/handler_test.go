@@ -1,0 +1,524 @@
+package commands_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"kuberpult/commands"
+	"kuberpult/deploy"
+	"kuberpult/store"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var t0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+
+func testEnvs() deploy.Environments {
+	return deploy.Environments{
+		"development":   {Upstream: &deploy.Upstream{Latest: true}},
+		"staging":       {Upstream: &deploy.Upstream{Environment: "development"}},
+		"production-de": {Upstream: &deploy.Upstream{Environment: "staging"}, Group: "production"},
+		"production-jp": {Upstream: &deploy.Upstream{Environment: "staging"}, Group: "production"},
+	}
+}
+
+type fixture struct {
+	t        *testing.T
+	db       *store.DB
+	h        *commands.Handler
+	now      time.Time
+	ids      int
+	notified int
+}
+
+var (
+	alice = deploy.Actor{Kind: deploy.ActorUser, ID: "alice@example.com", Name: "Alice", Email: "alice@example.com"}
+	ci    = deploy.Actor{Kind: deploy.ActorAPI, ID: "ci", Name: "CI", Email: "ci@example.com"}
+)
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f := &fixture{t: t, db: db, now: t0}
+	f.h = commands.New(commands.Options{
+		Store: db, Environments: testEnvs(),
+		Notify: func() { f.notified++ },
+		Now:    func() time.Time { return f.now },
+		NewID:  func() string { f.ids++; return fmt.Sprintf("lk-%d", f.ids) },
+	})
+	return f
+}
+
+func manifest(app string, env deploy.Env, v int) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\ndata:\n  version: \"%d\"\n", app, env, v)
+}
+
+func (f *fixture) release(app, team string, v int, envs ...deploy.Env) (commands.ReleaseResult, error) {
+	f.t.Helper()
+	if len(envs) == 0 {
+		envs = testEnvs().Names()
+	}
+	req := commands.ReleaseRequest{Application: app, Version: fmt.Sprint(v), Team: team,
+		SourceCommitID: fmt.Sprintf("%040d", v), SourceMessage: fmt.Sprintf("change %d", v), Manifests: map[string]string{}}
+	for _, e := range envs {
+		req.Manifests[string(e)] = manifest(app, e, v)
+	}
+	return f.h.CreateRelease(context.Background(), ci, deploy.ViaAPI, req)
+}
+
+func (f *fixture) mustRelease(app, team string, v int, envs ...deploy.Env) commands.ReleaseResult {
+	f.t.Helper()
+	res, err := f.release(app, team, v, envs...)
+	if err != nil {
+		f.t.Fatalf("release %s %d: %v", app, v, err)
+	}
+	return res
+}
+
+func (f *fixture) exec(line string) commands.Reply {
+	f.t.Helper()
+	f.now = f.now.Add(time.Minute)
+	return f.h.Execute(context.Background(), commands.Request{Actor: alice, Via: deploy.ViaConsole, Text: line})
+}
+
+func (f *fixture) mustExec(line string) commands.Reply {
+	f.t.Helper()
+	rep := f.exec(line)
+	if !rep.OK() {
+		f.t.Fatalf("%s: %s (%s)", line, rep.Outcome, rep.Text)
+	}
+	return rep
+}
+
+func (f *fixture) state() deploy.State {
+	f.t.Helper()
+	st, err := f.db.State(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return st
+}
+
+// versions returns "env=version" for every deployment of app.
+func (f *fixture) versions(app deploy.App) map[deploy.Env]deploy.Version {
+	out := map[deploy.Env]deploy.Version{}
+	for env, apps := range f.state().Deployments {
+		if d, ok := apps[app]; ok {
+			out[env] = d.Version
+		}
+	}
+	return out
+}
+
+func (f *fixture) pending() []deploy.OutboxEntry {
+	f.t.Helper()
+	p, err := f.db.Pending(context.Background(), 0)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return p
+}
+
+func TestReleaseAutoDeploysToLatestEnvironments(t *testing.T) {
+	f := newFixture(t)
+	res := f.mustRelease("checkout", "shop", 1)
+	if diff := cmp.Diff([]deploy.Env{"development"}, res.Deployed); diff != "" {
+		t.Errorf("deployed (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[deploy.Env]deploy.Version{"development": 1}, f.versions("checkout")); diff != "" {
+		t.Errorf("versions (-want +got):\n%s", diff)
+	}
+	d, _ := f.state().Deployed("development", "checkout")
+	if d.How != deploy.HowAuto || d.Actor != ci || !d.Pending {
+		t.Errorf("deployment = %+v, want auto by CI, pending", d)
+	}
+	p := f.pending()
+	if len(p) != 1 {
+		t.Fatalf("outbox has %d entries, want 1", len(p))
+	}
+	rc := p[0].Change
+	if !strings.HasPrefix(rc.Message, "deploy checkout 1 to development\n") || rc.Author != ci {
+		t.Errorf("repo change message %q author %+v", rc.Message, rc.Author)
+	}
+	want := []deploy.EnvFiles{{Env: "development", Config: testEnvs()["development"],
+		Manifests: []deploy.AppManifest{{App: "checkout", Manifest: manifest("checkout", "development", 1)}},
+		Apps:      []deploy.ArgoApp{{App: "checkout", Team: "shop"}}}}
+	if diff := cmp.Diff(want, rc.Envs); diff != "" {
+		t.Errorf("env files (-want +got):\n%s", diff)
+	}
+	if f.notified != 1 {
+		t.Errorf("git writer notified %d times, want 1", f.notified)
+	}
+
+	// A release without a manifest for development is stored but deploys nowhere.
+	res = f.mustRelease("catalog", "shop", 1, "staging")
+	if len(res.Deployed) != 0 || len(f.versions("catalog")) != 0 {
+		t.Errorf("catalog deployed to %v", f.versions("catalog"))
+	}
+	// An older version than the newest is stored but not deployed.
+	f.mustRelease("checkout", "shop", 5)
+	f.mustRelease("checkout", "shop", 3)
+	if got := f.versions("checkout")["development"]; got != 5 {
+		t.Errorf("development runs checkout %d, want 5", got)
+	}
+}
+
+func TestReleaseIdempotency(t *testing.T) {
+	f := newFixture(t)
+	f.mustRelease("checkout", "shop", 1)
+	before := len(f.pending())
+
+	res := f.mustRelease("checkout", "shop", 1)
+	if res.Outcome != commands.ReleaseExists {
+		t.Errorf("outcome = %s, want already_exists", res.Outcome)
+	}
+	// Formatting differences do not count.
+	req := commands.ReleaseRequest{Application: "checkout", Version: "1", Manifests: map[string]string{}}
+	for _, e := range testEnvs().Names() {
+		req.Manifests[string(e)] = "# reformatted\n" + strings.ReplaceAll(manifest("checkout", e, 1), "  ", "    ")
+	}
+	res, err := f.h.CreateRelease(context.Background(), ci, deploy.ViaAPI, req)
+	if err != nil || res.Outcome != commands.ReleaseExists {
+		t.Errorf("reformatted release: %v, %v; want already_exists", res.Outcome, err)
+	}
+
+	conflicts := []struct {
+		name  string
+		mod   func(*commands.ReleaseRequest)
+		field string
+	}{
+		{"commit", func(r *commands.ReleaseRequest) { r.SourceCommitID = strings.Repeat("a", 40) }, "source_commit_id"},
+		{"team", func(r *commands.ReleaseRequest) { r.Team = "payments" }, "team"},
+		{"manifest", func(r *commands.ReleaseRequest) { r.Manifests["staging"] = "kind: Other\n" }, "manifests[staging]"},
+		{"missing env", func(r *commands.ReleaseRequest) { delete(r.Manifests, "production-jp") }, "manifests[production-jp]"},
+	}
+	for _, c := range conflicts {
+		t.Run(c.name, func(t *testing.T) {
+			r := commands.ReleaseRequest{Application: "checkout", Version: "1", Manifests: map[string]string{}}
+			for _, e := range testEnvs().Names() {
+				r.Manifests[string(e)] = manifest("checkout", e, 1)
+			}
+			c.mod(&r)
+			_, err := f.h.CreateRelease(context.Background(), ci, deploy.ViaAPI, r)
+			if !errors.Is(err, deploy.ErrConflict) || !strings.Contains(err.Error(), c.field) {
+				t.Errorf("err = %v, want a conflict naming %s", err, c.field)
+			}
+		})
+	}
+	if got := len(f.pending()); got != before {
+		t.Errorf("outbox grew from %d to %d on repeated releases", before, got)
+	}
+}
+
+func TestReleaseValidation(t *testing.T) {
+	long := strings.Repeat("x", 1001)
+	tests := []struct {
+		name string
+		mod  func(*commands.ReleaseRequest)
+		want string
+	}{
+		{"bad app", func(r *commands.ReleaseRequest) { r.Application = "Check_out" }, "application: application name \"Check_out\" is not valid"},
+		{"long app", func(r *commands.ReleaseRequest) { r.Application = strings.Repeat("a", 40) }, "at most 39"},
+		{"no version", func(r *commands.ReleaseRequest) { r.Version = "" }, "version: version \"\" is not a positive integer"},
+		{"zero version", func(r *commands.ReleaseRequest) { r.Version = "0" }, "not a positive integer"},
+		{"bad team", func(r *commands.ReleaseRequest) { r.Team = "Team A" }, "team: team name"},
+		{"bad commit", func(r *commands.ReleaseRequest) { r.SourceCommitID = "abc" }, "source_commit_id \"abc\" is not a 40-character hex commit id"},
+		{"long display", func(r *commands.ReleaseRequest) { r.DisplayVersion = "1234567890123456" }, "display_version is 16 characters long; at most 15"},
+		{"long message", func(r *commands.ReleaseRequest) { r.SourceMessage = long }, "source_message is 1001 characters"},
+		{"long author", func(r *commands.ReleaseRequest) { r.SourceAuthor = long }, "source_author is 1001 characters"},
+		{"no manifests", func(r *commands.ReleaseRequest) { r.Manifests = nil }, "at least one manifest"},
+		{"unknown env", func(r *commands.ReleaseRequest) { r.Manifests = map[string]string{"stagin": "a: 1"} }, "manifests[stagin]: no environment or group `stagin`; did you mean `staging`?"},
+		{"path env", func(r *commands.ReleaseRequest) { r.Manifests = map[string]string{"../x": "a: 1"} }, "no environment or group `../x`"},
+		{"bad yaml", func(r *commands.ReleaseRequest) { r.Manifests = map[string]string{"staging": "a: [1"} }, "manifests[staging] is not valid YAML"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			r := commands.ReleaseRequest{Application: "checkout", Version: "1", Manifests: map[string]string{"development": "a: 1"}}
+			tt.mod(&r)
+			_, err := f.h.CreateRelease(context.Background(), ci, deploy.ViaAPI, r)
+			if !errors.Is(err, deploy.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %q, want it to contain %q", err, tt.want)
+			}
+			if st := f.state(); len(st.Apps) != 0 || len(f.pending()) != 0 {
+				t.Errorf("invalid release changed state: apps %v", st.Apps)
+			}
+			log, err := f.db.AuditLog(context.Background(), store.AuditFilter{})
+			if err != nil || len(log) != 1 || log[0].Outcome != deploy.OutcomeInvalid {
+				t.Errorf("audit = %+v, %v; want one invalid entry", log, err)
+			}
+		})
+	}
+}
+
+func TestLockHoldsAutoDeployAndUnlockNeverDeploys(t *testing.T) {
+	f := newFixture(t)
+	f.mustRelease("checkout", "shop", 1)
+	f.mustExec(`lock development "integration tests running"`)
+	res := f.mustRelease("checkout", "shop", 2)
+	if len(res.Deployed) != 0 || len(res.Held) != 1 {
+		t.Fatalf("deployed %v held %v; want held only", res.Deployed, res.Held)
+	}
+	held, ok := f.state().HeldOn("development", "checkout")
+	if !ok || held.Version != 2 || held.LockIDs[0] != "lk-1" {
+		t.Errorf("held = %+v, %v", held, ok)
+	}
+	if got := f.versions("checkout")["development"]; got != 1 {
+		t.Errorf("development runs %d, want 1 (held)", got)
+	}
+	if rep := f.mustExec("status"); !strings.Contains(rep.Text, "⏸ checkout 2 on development") {
+		t.Errorf("status does not show the held deployment:\n%s", rep.Text)
+	}
+	rep := f.mustExec("unlock development")
+	if !strings.Contains(rep.Text, "Nothing was deployed") || !strings.Contains(rep.Text, "1 app(s) have a newer version waiting: checkout 1 → 2") {
+		t.Errorf("unlock reply:\n%s", rep.Text)
+	}
+	if got := f.versions("checkout")["development"]; got != 1 {
+		t.Errorf("unlock deployed: development runs %d", got)
+	}
+	// A team lock holds too; app locks hold only their app.
+	f.mustRelease("payments", "pay", 1)
+	f.mustExec(`lock team shop on development "shop freeze"`)
+	f.mustExec(`lock payments on development "not this one"`)
+	f.mustRelease("catalog", "shop", 1)
+	f.mustRelease("payments", "pay", 2)
+	f.mustRelease("search", "search", 1)
+	got := f.state()
+	for app, want := range map[deploy.App]struct {
+		held     bool
+		deployed deploy.Version
+	}{"catalog": {true, 0}, "payments": {true, 1}, "search": {false, 1}} {
+		_, held := got.HeldOn("development", app)
+		d := got.Deployments["development"][app]
+		if held != want.held || d.Version != want.deployed {
+			t.Errorf("%s: held %v, runs %d; want held %v, runs %d", app, held, d.Version, want.held, want.deployed)
+		}
+	}
+}
+
+func TestDeployAsksWhenLockedAndForceDeploys(t *testing.T) {
+	f := newFixture(t)
+	f.mustRelease("checkout", "shop", 1)
+	f.mustRelease("checkout", "shop", 2)
+	f.mustExec("deploy checkout 1 to production")
+	if diff := cmp.Diff(map[deploy.Env]deploy.Version{"development": 2, "production-de": 1, "production-jp": 1}, f.versions("checkout")); diff != "" {
+		t.Fatalf("versions (-want +got):\n%s", diff)
+	}
+	f.mustExec(`lock production-jp "peak hours"`)
+	outboxBefore := len(f.pending())
+	rep := f.exec("deploy checkout to production")
+	if rep.Outcome != deploy.OutcomeConfirm || rep.Confirm == nil || !strings.Contains(rep.Text, "peak hours") {
+		t.Fatalf("reply = %+v, want a confirmation naming the lock", rep)
+	}
+	if len(f.pending()) != outboxBefore || f.versions("checkout")["production-de"] != 1 {
+		t.Fatal("a deploy waiting for confirmation changed something")
+	}
+	if got, want := commands.Format(rep.Confirm.Command), "deploy checkout 2 to production --force"; got != want {
+		t.Errorf("confirmed command = %q, want %q", got, want)
+	}
+	done := f.h.Run(context.Background(), commands.Request{Actor: alice, Via: deploy.ViaConsole}, rep.Confirm.Command)
+	if done.Outcome != deploy.OutcomeDone || !strings.Contains(done.Text, "Ignored locks") {
+		t.Fatalf("confirmed deploy: %+v", done)
+	}
+	if diff := cmp.Diff(map[deploy.Env]deploy.Version{"development": 2, "production-de": 2, "production-jp": 2}, f.versions("checkout")); diff != "" {
+		t.Errorf("versions (-want +got):\n%s", diff)
+	}
+	p := f.pending()
+	last := p[len(p)-1].Change
+	if len(last.Envs) != 2 || last.Author != alice || !strings.HasPrefix(last.Message, "deploy checkout 2 to production-de, production-jp\n") {
+		t.Errorf("group deploy must be one commit for both envs by alice; got %q with %d envs", last.Message, len(last.Envs))
+	}
+	// Deploying what already runs is a no-op.
+	if rep := f.exec("deploy checkout 2 to production"); rep.Outcome != deploy.OutcomeNoop {
+		t.Errorf("redeploy: %+v", rep)
+	}
+}
+
+func TestDeployAndLock(t *testing.T) {
+	f := newFixture(t)
+	f.mustRelease("checkout", "shop", 1)
+	f.mustRelease("checkout", "shop", 2)
+	f.mustExec(`deploy checkout 1 to production --lock "pinned for the audit" --reason "customer request"`)
+	st := f.state()
+	var locks []string
+	for _, l := range st.Locks {
+		locks = append(locks, fmt.Sprintf("%s %s %s %s %q", l.ID, l.Kind, l.Env, l.App, l.Message))
+	}
+	want := []string{`lk-1 app production-de checkout "pinned for the audit"`, `lk-1 app production-jp checkout "pinned for the audit"`}
+	if diff := cmp.Diff(want, locks); diff != "" {
+		t.Errorf("locks (-want +got):\n%s", diff)
+	}
+	d, _ := st.Deployed("production-de", "checkout")
+	if d.Reason != "customer request" || d.How != deploy.HowManual {
+		t.Errorf("deployment = %+v", d)
+	}
+}
+
+func TestRollback(t *testing.T) {
+	f := newFixture(t)
+	for v := 1; v <= 3; v++ {
+		f.mustRelease("checkout", "shop", v)
+	}
+	f.mustRelease("catalog", "shop", 1)
+	f.mustExec("deploy checkout 2 to staging")
+	f.mustExec("deploy checkout 3 to staging")
+	rep := f.mustExec(`rollback checkout on staging --reason "500s in cart"`)
+	if !strings.Contains(rep.Text, "back from 3 to 2") {
+		t.Errorf("reply: %s", rep.Text)
+	}
+	st := f.state()
+	d, _ := st.Deployed("staging", "checkout")
+	if d.Version != 2 || d.How != deploy.HowRollback {
+		t.Errorf("staging runs %+v, want 2 by rollback", d)
+	}
+	ls := st.LocksFor("staging", "checkout")
+	if len(ls) != 1 || ls[0].Kind != deploy.LockApp || ls[0].Message != "rolled back from 3 to 2: 500s in cart" {
+		t.Errorf("locks = %+v", ls)
+	}
+	// Rolling back again goes to the version before that in the history (3), explicitly named works too.
+	f.mustExec("rollback checkout on staging to 1")
+	if got := f.versions("checkout")["staging"]; got != 1 {
+		t.Errorf("staging runs %d, want 1", got)
+	}
+	for line, want := range map[string]string{
+		"rollback checkout on production-de": "not deployed on production-de",
+		"rollback checkout on production":    "`production` is a group",
+		"rollback checkout on staging to 1":  "already runs 1",
+		"rollback checkout on staging to 9":  "has no release 9",
+		"rollback catalog on development":    "has run only version 1 on development",
+	} {
+		if rep := f.exec(line); rep.Outcome != deploy.OutcomeInvalid || !strings.Contains(rep.Text, want) {
+			t.Errorf("%s: %s %q, want invalid containing %q", line, rep.Outcome, rep.Text, want)
+		}
+	}
+}
+
+func TestLocksAndUnlock(t *testing.T) {
+	f := newFixture(t)
+	f.mustRelease("checkout", "shop", 1)
+	f.mustExec(`lock production "release freeze" --for 2d`)
+	f.mustExec(`lock checkout on staging "flaky"`)
+	f.mustExec(`lock team shop on production-de "shop audit"`)
+	st := f.state()
+	if len(st.Locks) != 4 {
+		t.Fatalf("locks = %+v, want 4 (group lock on two envs, app, team)", st.Locks)
+	}
+	if ls := st.EnvLocks("production-jp"); len(ls) != 1 || ls[0].ID != "lk-1" || ls[0].SuggestedLifetime != "2d" || ls[0].Author != alice {
+		t.Errorf("group lock on production-jp = %+v", ls)
+	}
+	rep := f.mustExec("locks production")
+	if strings.Count(rep.Text, "•") != 3 {
+		t.Errorf("locks production lists:\n%s", rep.Text)
+	}
+	f.mustExec("unlock lk-1")
+	if got := len(f.state().Locks); got != 2 {
+		t.Errorf("after unlock lk-1 %d locks remain, want 2", got)
+	}
+	f.mustExec("unlock team shop on production")
+	f.mustExec("unlock checkout on staging")
+	if got := len(f.state().Locks); got != 0 {
+		t.Errorf("%d locks remain", got)
+	}
+	hist, err := f.db.LockHistory(context.Background(), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range hist {
+		if r.DeletedBy == nil || *r.DeletedBy != alice {
+			t.Errorf("lock history %s on %s: deleted by %v, want alice", r.ID, r.Env, r.DeletedBy)
+		}
+	}
+	for line, want := range map[string]string{
+		"unlock lk-99":                  "no lock, environment or group `lk-99`",
+		"unlock staging":                "staging has no environment lock",
+		`lock prodution "x"`:            "did you mean `production`?",
+		`lock chekout on staging "x"`:   "no app `chekout`; did you mean `checkout`?",
+		`lock team shp on staging "x"`:  "no team `shp`; did you mean `shop`?",
+		"deploy checkout 1 to stagin":   "did you mean `staging`? Environments: development, production-de, production-jp, staging; groups: production",
+		"deploy checkout 7 to staging":  "checkout has no release 7; the newest is 1",
+		"unlock checkout on production": "checkout on production has no app lock",
+	} {
+		if rep := f.exec(line); rep.OK() || !strings.Contains(rep.Text, want) {
+			t.Errorf("%s: %s %q, want failure containing %q", line, rep.Outcome, rep.Text, want)
+		}
+	}
+}
+
+func TestEveryCommandIsAudited(t *testing.T) {
+	f := newFixture(t)
+	f.mustRelease("checkout", "shop", 1)
+	lines := []string{"status", `lock staging "x"`, "deploy checkout to staging", "deploy checkout to staging --force", "frobnicate", "history checkout"}
+	for _, l := range lines {
+		f.exec(l)
+	}
+	log, err := f.db.AuditLog(context.Background(), store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := len(log) - 1; i >= 0; i-- {
+		got = append(got, fmt.Sprintf("%s %s %s", log[i].Via, log[i].Outcome, log[i].Command))
+	}
+	want := []string{
+		"api done release checkout 1",
+		"console done status",
+		`console done lock staging "x"`,
+		"console confirm deploy checkout to staging",
+		"console done deploy checkout to staging --force",
+		"console invalid frobnicate",
+		"console done history checkout",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("audit log (-want +got):\n%s", diff)
+	}
+}
+
+// TestTranscript runs a session through every verb and compares the replies with a golden file.
+func TestTranscript(t *testing.T) {
+	f := newFixture(t)
+	f.mustRelease("checkout", "shop", 1)
+	f.mustRelease("checkout", "shop", 2)
+	f.mustRelease("payments", "pay", 1)
+	script := []string{
+		"help", "help lock", "envs", "status",
+		"deploy checkout 1 to staging", "deploy checkout to production --reason 'first prod'",
+		`lock production "peak hours" --for 2h`, "deploy payments to production",
+		"deploy payments to production --force", "locks", "status checkout", "history checkout",
+		"unlock production", "rollback checkout on production-de", "history checkout on production-de",
+		"status",
+	}
+	var b strings.Builder
+	for _, line := range script {
+		rep := f.exec(line)
+		fmt.Fprintf(&b, "> %s\n[%s]\n%s\n\n", line, rep.Outcome, rep.Text)
+	}
+	golden := filepath.Join("testdata", "transcript.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./commands -run TestTranscript -update)", err)
+	}
+	if diff := cmp.Diff(string(want), b.String()); diff != "" {
+		t.Errorf("transcript (-want +got):\n%s", diff)
+	}
+}

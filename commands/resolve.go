@@ -1,0 +1,119 @@
+package commands
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"kuberpult/deploy"
+)
+
+// targetEnvs resolves an environment or group name to its environments, sorted.
+func (h *Handler) targetEnvs(target string) ([]deploy.Env, error) {
+	if _, ok := h.envs[deploy.Env(target)]; ok {
+		return []deploy.Env{deploy.Env(target)}, nil
+	}
+	if m := h.envs.Members(deploy.Group(target)); len(m) > 0 {
+		return m, nil
+	}
+	return nil, h.unknownTarget(target)
+}
+
+// singleEnv resolves a name that must be one environment (not a group).
+func (h *Handler) singleEnv(name deploy.Env) error {
+	if _, ok := h.envs[name]; ok {
+		return nil
+	}
+	if m := h.envs.Members(deploy.Group(name)); len(m) > 0 {
+		return deploy.Invalidf("`%s` is a group; name one of its environments: %s", name, joinEnvs(m))
+	}
+	return h.unknownTarget(string(name))
+}
+
+func (h *Handler) unknownTarget(target string) error {
+	names := h.targetNames()
+	msg := fmt.Sprintf("no environment or group `%s`", target)
+	if s := suggest(target, names); s != "" {
+		msg += fmt.Sprintf("; did you mean `%s`?", s)
+	}
+	msg += " Environments: " + joinEnvs(h.envs.Names())
+	var groups []string
+	for _, g := range h.envs.Groups() {
+		if _, isEnv := h.envs[deploy.Env(g)]; !isEnv {
+			groups = append(groups, string(g))
+		}
+	}
+	if len(groups) > 0 {
+		msg += "; groups: " + strings.Join(groups, ", ")
+	}
+	return deploy.NotFoundf("%s", msg)
+}
+
+func (h *Handler) targetNames() []string {
+	var names []string
+	for _, e := range h.envs.Names() {
+		names = append(names, string(e))
+	}
+	for _, g := range h.envs.Groups() {
+		if _, isEnv := h.envs[deploy.Env(g)]; !isEnv {
+			names = append(names, string(g))
+		}
+	}
+	return names
+}
+
+// knownApp checks that app has releases.
+func knownApp(st deploy.State, app deploy.App) error {
+	if _, ok := st.Apps[app]; ok {
+		return nil
+	}
+	names := make([]string, 0, len(st.Apps))
+	for a := range st.Apps {
+		names = append(names, string(a))
+	}
+	sort.Strings(names)
+	msg := fmt.Sprintf("no app `%s`", app)
+	if s := suggest(string(app), names); s != "" {
+		msg += fmt.Sprintf("; did you mean `%s`?", s)
+	}
+	if len(names) == 0 {
+		msg += " (no app has a release yet)"
+	} else {
+		msg += " Apps: " + strings.Join(names, ", ")
+	}
+	return deploy.NotFoundf("%s", msg)
+}
+
+// knownTeam checks that some app belongs to team.
+func knownTeam(st deploy.State, team deploy.Team) error {
+	seen := map[string]bool{}
+	for _, info := range st.Apps {
+		if info.Team != "" {
+			seen[string(info.Team)] = true
+		}
+	}
+	if seen[string(team)] {
+		return nil
+	}
+	names := make([]string, 0, len(seen))
+	for t := range seen {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	msg := fmt.Sprintf("no team `%s`", team)
+	if s := suggest(string(team), names); s != "" {
+		msg += fmt.Sprintf("; did you mean `%s`?", s)
+	}
+	if len(names) > 0 {
+		msg += " Teams: " + strings.Join(names, ", ")
+	}
+	return deploy.NotFoundf("%s", msg)
+}
+
+func joinEnvs(es []deploy.Env) string {
+	s := make([]string, len(es))
+	for i, e := range es {
+		s[i] = string(e)
+	}
+	return strings.Join(s, ", ")
+}
