@@ -1,0 +1,160 @@
+package api
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// MetricFunc is a value another part of the program shows on /metrics, read at every
+// scrape, e.g. the number of env-repo changes waiting to be pushed.
+type MetricFunc struct {
+	Name  string // a Prometheus metric name, e.g. kuberpult_outbox_pending
+	Help  string // one line saying what it measures
+	Type  string // "gauge" (the default when empty), "counter" or "untyped"
+	Value func() float64
+}
+
+const (
+	requestsMetric = "kuberpult_http_requests_total"
+	releasesMetric = "kuberpult_releases_total"
+)
+
+var metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+
+// metrics holds the API's counters and the extra values from Options.Metrics.
+type metrics struct {
+	mu       sync.Mutex
+	requests map[requestKey]uint64
+	releases map[string]uint64
+	extra    []MetricFunc
+}
+
+type requestKey struct {
+	route string
+	code  int
+}
+
+// newMetrics keeps the valid extra metrics and logs the others.
+func newMetrics(extra []MetricFunc, log *slog.Logger) *metrics {
+	m := &metrics{requests: map[requestKey]uint64{}, releases: map[string]uint64{}}
+	for _, o := range releaseOutcomes {
+		m.releases[o] = 0
+	}
+	seen := map[string]bool{requestsMetric: true, releasesMetric: true}
+	for _, mf := range extra {
+		if mf.Type == "" {
+			mf.Type = "gauge"
+		}
+		var problem string
+		switch {
+		case !metricNameRE.MatchString(mf.Name):
+			problem = "invalid name"
+		case seen[mf.Name]:
+			problem = "duplicate name"
+		case mf.Type != "gauge" && mf.Type != "counter" && mf.Type != "untyped":
+			problem = "type must be gauge, counter or untyped"
+		case mf.Value == nil:
+			problem = "no value function"
+		}
+		if problem != "" {
+			log.Warn("metric dropped", "metric", mf.Name, "problem", problem)
+			continue
+		}
+		seen[mf.Name] = true
+		m.extra = append(m.extra, mf)
+	}
+	sort.Slice(m.extra, func(i, j int) bool { return m.extra[i].Name < m.extra[j].Name })
+	return m
+}
+
+func (m *metrics) countRequest(route string, code int) {
+	m.mu.Lock()
+	m.requests[requestKey{route, code}]++
+	m.mu.Unlock()
+}
+
+func (m *metrics) countRelease(outcome string) {
+	m.mu.Lock()
+	m.releases[outcome]++
+	m.mu.Unlock()
+}
+
+// write renders every metric in the Prometheus text exposition format, version 0.0.4.
+func (m *metrics) write(b *bytes.Buffer) {
+	m.mu.Lock()
+	reqs := make([]requestKey, 0, len(m.requests))
+	for k := range m.requests {
+		reqs = append(reqs, k)
+	}
+	sort.Slice(reqs, func(i, j int) bool {
+		if reqs[i].route != reqs[j].route {
+			return reqs[i].route < reqs[j].route
+		}
+		return reqs[i].code < reqs[j].code
+	})
+	header(b, requestsMetric, "HTTP requests answered, by route and status code.", "counter")
+	for _, k := range reqs {
+		fmt.Fprintf(b, "%s{route=%s,code=\"%d\"} %d\n", requestsMetric, labelValue(k.route), k.code, m.requests[k])
+	}
+	outcomes := make([]string, 0, len(m.releases))
+	for o := range m.releases {
+		outcomes = append(outcomes, o)
+	}
+	sort.Strings(outcomes)
+	header(b, releasesMetric, "Release requests, by outcome.", "counter")
+	for _, o := range outcomes {
+		fmt.Fprintf(b, "%s{outcome=%s} %d\n", releasesMetric, labelValue(o), m.releases[o])
+	}
+	m.mu.Unlock()
+
+	for _, mf := range m.extra { // read outside the lock: a slow value never blocks counting
+		header(b, mf.Name, mf.Help, mf.Type)
+		fmt.Fprintf(b, "%s %s\n", mf.Name, formatValue(mf.Value()))
+	}
+}
+
+func header(b *bytes.Buffer, name, help, typ string) {
+	if help == "" {
+		help = name
+	}
+	fmt.Fprintf(b, "# HELP %s %s\n", name, helpText(help))
+	fmt.Fprintf(b, "# TYPE %s %s\n", name, typ)
+}
+
+// helpText escapes a HELP line: backslash and line feed.
+func helpText(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(s)
+}
+
+// labelValue quotes a label value: backslash, double quote and line feed are escaped.
+func labelValue(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+}
+
+func formatValue(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
+	var b bytes.Buffer
+	s.metrics.write(&b)
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b.Bytes())
+}
