@@ -1,0 +1,173 @@
+package config
+
+import (
+	"net"
+	"strconv"
+	"strings"
+
+	"kuberpult/deploy"
+)
+
+// validate records every problem of c in s. A new section adds its check here.
+func (c *Config) validate(s *source) {
+	if c.State.SQLite == "" {
+		s.problem("state.sqlite", "required: the path of the SQLite database file, e.g. ./data/kuberpult.db")
+	}
+	c.Git.validate(s)
+	validateEnvironments(c.Environments, s)
+	c.API.validate(s)
+	c.Console.User.validate(s, "console.user")
+}
+
+func (a API) validate(s *source) {
+	if a.Listen == "" {
+		return // the API is off
+	}
+	_, port, err := net.SplitHostPort(a.Listen)
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || n < 0 || n > 65535 {
+		s.problem("api.listen", `%s is not host:port, e.g. 127.0.0.1:8080 or :8080; "" turns the API off`, s.quote("api.listen", a.Listen))
+	}
+}
+
+func (p Person) validate(s *source, path string) {
+	if strings.TrimSpace(p.Name) == "" {
+		s.problem(path+".name", "required: a name, e.g. Kuberpult")
+	}
+	if !validEmail(p.Email) {
+		s.problem(path+".email", "%s is not an email address, e.g. kuberpult@example.com", s.quote(path+".email", p.Email))
+	}
+}
+
+// validEmail is a basic check: one @ with something on both sides and no spaces or brackets.
+func validEmail(e string) bool {
+	local, domain, ok := strings.Cut(e, "@")
+	return ok && local != "" && domain != "" && !strings.Contains(domain, "@") &&
+		!strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") &&
+		!strings.ContainsAny(e, " \t\r\n<>()[],;:\"\\")
+}
+
+func validateEnvironments(envs deploy.Environments, s *source) {
+	if len(envs) == 0 {
+		s.problem("environments", "required: at least one environment, e.g. development: {upstream: {latest: true}}")
+		return
+	}
+	for _, env := range envs.Names() {
+		cfg := envs[env]
+		p := join("environments", string(env))
+		if err := deploy.ValidateEnv(string(env)); err != nil {
+			s.problem(p, "%v", err)
+		}
+		if cfg.Group != "" {
+			validateGroup(envs, env, cfg.Group, p+".group", s)
+		}
+		if cfg.Upstream != nil {
+			validateUpstream(envs, env, *cfg.Upstream, p+".upstream", s)
+		}
+		if cfg.ArgoCD != nil {
+			validateArgoCD(*cfg.ArgoCD, p+".argocd", s)
+		}
+	}
+	for _, cycle := range upstreamCycles(envs) {
+		first := 0 // start the cycle at its first name, alphabetically
+		for i, e := range cycle {
+			if e < cycle[first] {
+				first = i
+			}
+		}
+		cycle = append(cycle[first:len(cycle):len(cycle)], cycle[:first]...)
+		names := make([]string, 0, len(cycle)+1)
+		for _, e := range cycle {
+			names = append(names, string(e))
+		}
+		names = append(names, string(cycle[0]))
+		s.problem(join("environments", string(cycle[0]))+".upstream.environment",
+			"upstream cycle %s: a release train could never start; one environment of the cycle needs upstream latest: true or another upstream",
+			strings.Join(names, " → "))
+	}
+}
+
+func validateGroup(envs deploy.Environments, env deploy.Env, g deploy.Group, path string, s *source) {
+	if err := deploy.ValidateGroup(string(g)); err != nil {
+		if _, expanded := s.raw[path]; expanded { // the message would show the value
+			s.problem(path, "%s is not a valid group name: use lowercase letters, digits and single dashes, at most %d characters",
+				s.quote(path, string(g)), deploy.MaxEnvLen)
+			return
+		}
+		s.problem(path, "%v", err)
+		return
+	}
+	// A group may share its name with an environment only if that environment is in it,
+	// so that "train production" means one thing.
+	if other := deploy.Env(g); other != env {
+		if _, ok := envs[other]; ok && envs.GroupOf(other) != g {
+			otherGroup := s.quote(join("environments", string(other))+".group", string(envs.GroupOf(other)))
+			s.problem(path, "group %q has the name of environment %q, which is in group %s; rename one of them",
+				g, other, otherGroup)
+		}
+	}
+}
+
+func validateUpstream(envs deploy.Environments, env deploy.Env, u deploy.Upstream, path string, s *source) {
+	switch {
+	case s.unread(path+".latest") || s.unread(path+".environment"):
+		// half an upstream: nothing useful to add
+	case u.Latest && u.Environment != "":
+		s.problem(path, "set either latest: true or environment, not both")
+	case !u.Latest && u.Environment == "":
+		s.problem(path, "set latest: true (deploy every new release) or environment: <name> (release trains copy from it), or leave upstream out")
+	case u.Environment == env:
+		s.problem(path+".environment", "%q cannot be its own upstream", env)
+	case u.Environment != "":
+		if _, ok := envs[u.Environment]; ok {
+			return
+		}
+		msg := "no environment " + s.quote(path+".environment", string(u.Environment))
+		if members := envs.Members(deploy.Group(u.Environment)); len(members) > 0 {
+			msg += " (it is a group; the upstream is one environment)"
+		}
+		s.problem(path+".environment", "%s; environments: %s", msg, envList(envs))
+	}
+}
+
+func envList(envs deploy.Environments) string {
+	names := envs.Names()
+	out := make([]string, len(names))
+	for i, e := range names {
+		out[i] = string(e)
+	}
+	return strings.Join(out, ", ")
+}
+
+// upstreamCycles returns every cycle of upstream environments longer than one (an
+// environment that is its own upstream is reported on its own), each once.
+func upstreamCycles(envs deploy.Environments) [][]deploy.Env {
+	done := map[deploy.Env]bool{}
+	var cycles [][]deploy.Env
+	for _, start := range envs.Names() {
+		var chain []deploy.Env
+		pos := map[deploy.Env]int{}
+		for e := start; !done[e]; {
+			if i, ok := pos[e]; ok {
+				if len(chain)-i > 1 {
+					cycles = append(cycles, chain[i:])
+				}
+				break
+			}
+			pos[e] = len(chain)
+			chain = append(chain, e)
+			u := envs[e].Upstream
+			if u == nil || u.Latest || u.Environment == "" {
+				break
+			}
+			if _, ok := envs[u.Environment]; !ok {
+				break
+			}
+			e = u.Environment
+		}
+		for _, e := range chain {
+			done[e] = true
+		}
+	}
+	return cycles
+}
