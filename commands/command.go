@@ -31,14 +31,25 @@ type Lock struct {
 	Team     deploy.Team
 	Message  string
 	Lifetime string // --for
+	ID       string // --id: a chosen lock id (default: a generated one)
 }
 
 // Unlock removes locks: by id, all environment locks of a target, an app's or a team's locks.
+// With ID and Kind set (the HTTP API), it removes exactly that lock of that kind on Target's
+// environments, and succeeds with nothing to do when there is none.
 type Unlock struct {
 	Kind   deploy.LockKind // "" when Target is a lock id or environment (decided by the handler)
 	Target string
 	App    deploy.App
 	Team   deploy.Team
+	ID     string
+}
+
+// Audit lists the audit log.
+type Audit struct {
+	Since string // a duration back from now: 30m, 4h, 1d, 2w
+	Actor string
+	Env   deploy.Env
 }
 
 // Locks lists locks, optionally of one environment or group.
@@ -68,6 +79,7 @@ func (Status) verb() string   { return "status" }
 func (Envs) verb() string     { return "envs" }
 func (History) verb() string  { return "history" }
 func (Help) verb() string     { return "help" }
+func (Audit) verb() string    { return "audit" }
 
 // Verb returns the command word of c.
 func Verb(c Command) string { return c.verb() }
@@ -78,9 +90,9 @@ var usage = []struct{ verb, synopsis, about string }{
 		"deploy a release by hand; locks are shown and need confirmation (or --force)"},
 	{"rollback", `rollback <app> on <env> [to <version>] [--reason "<why>"]`,
 		"deploy the previously deployed version and lock the app there"},
-	{"lock", `lock <env|group> "<message>" [--for 4h]` + "\n" +
-		`lock <app> on <env|group> "<message>" [--for 1d]` + "\n" +
-		`lock team <team> on <env|group> "<message>" [--for 1w]`,
+	{"lock", `lock <env|group> "<message>" [--for 4h] [--id <lock-id>]` + "\n" +
+		`lock <app> on <env|group> "<message>" [--for 1d] [--id <lock-id>]` + "\n" +
+		`lock team <team> on <env|group> "<message>" [--for 1w] [--id <lock-id>]`,
 		"stop automated deployments (manual deploys still work, with a warning)"},
 	{"unlock", "unlock <lock-id> | unlock <env|group> | unlock <app> on <env|group> | unlock team <team> on <env|group>",
 		"remove locks; never deploys, tells what is waiting"},
@@ -88,6 +100,7 @@ var usage = []struct{ verb, synopsis, about string }{
 	{"status", "status [<app>]", "what runs where, locks and held deployments"},
 	{"envs", "envs", "list environments, their upstreams and groups"},
 	{"history", "history <app> [on <env>]", "deployments of an app, newest first"},
+	{"audit", "audit [--since 1d] [--actor <subject>] [--env <env>]", "who did what, through which entry point, with what outcome and commit"},
 	{"help", "help [<command>]", "this help"},
 }
 

@@ -45,6 +45,9 @@ func Format(cmd Command) string {
 		if c.Lifetime != "" {
 			add("--for", c.Lifetime)
 		}
+		if c.ID != "" {
+			add("--id", c.ID)
+		}
 	case Unlock:
 		add("unlock")
 		switch {
@@ -70,6 +73,17 @@ func Format(cmd Command) string {
 		add("history", string(c.App))
 		if c.Env != "" {
 			add("on", string(c.Env))
+		}
+	case Audit:
+		add("audit")
+		if c.Since != "" {
+			add("--since", c.Since)
+		}
+		if c.Actor != "" {
+			add("--actor", q(c.Actor))
+		}
+		if c.Env != "" {
+			add("--env", string(c.Env))
 		}
 	case Help:
 		add("help")

@@ -21,6 +21,7 @@ type Store interface {
 	History(ctx context.Context, app deploy.App, env deploy.Env, limit int) ([]deploy.Deployment, error)
 	Apply(ctx context.Context, c deploy.Change) (int64, error)
 	Audit(ctx context.Context, e deploy.AuditEntry) error
+	AuditLog(ctx context.Context, f deploy.AuditFilter) ([]deploy.AuditEntry, error)
 }
 
 // Options configure a Handler.
@@ -63,6 +64,14 @@ func New(o Options) *Handler {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	return h
+}
+
+// State returns a snapshot of the current state, for read-only adapters (API, boards).
+func (h *Handler) State(ctx context.Context) (deploy.State, error) { return h.store.State(ctx) }
+
+// Release returns one release with its manifests.
+func (h *Handler) Release(ctx context.Context, app deploy.App, v deploy.Version) (deploy.Release, error) {
+	return h.store.Release(ctx, app, v)
 }
 
 // Environments returns the configured environments.
@@ -134,6 +143,8 @@ func (a *action) run(ctx context.Context, cmd Command) (Reply, error) {
 		return a.history(ctx, c)
 	case Help:
 		return help(c), nil
+	case Audit:
+		return a.auditLog(ctx, c)
 	}
 	return Reply{}, fmt.Errorf("no handler for %T", cmd)
 }
@@ -176,11 +187,11 @@ func (h *Handler) errorReply(err error) Reply {
 		if errors.Is(err, deploy.ErrDenied) {
 			out = deploy.OutcomeDenied
 		}
-		return Reply{Outcome: out, Text: msg}
+		return Reply{Outcome: out, Text: msg, Err: err}
 	}
 	ref := newRef()
 	h.log.Error("command failed", "ref", ref, "err", err)
-	return Reply{Outcome: deploy.OutcomeFailed, Text: fmt.Sprintf("internal error (ref %s)", ref)}
+	return Reply{Outcome: deploy.OutcomeFailed, Text: fmt.Sprintf("internal error (ref %s)", ref), Err: err}
 }
 
 func newRef() string {

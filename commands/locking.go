@@ -34,7 +34,10 @@ func (a *action) lock(ctx context.Context, c Lock) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	id := a.h.newID()
+	id := c.ID
+	if id == "" {
+		id = a.h.newID()
+	}
 	var change deploy.Change
 	for _, env := range envs {
 		change.CreateLocks = append(change.CreateLocks, a.newLock(c.Kind, id, env, c.App, c.Team, c.Message, c.Lifetime))
@@ -61,8 +64,22 @@ func (a *action) unlock(ctx context.Context, c Unlock) (Reply, error) {
 		return Reply{}, err
 	}
 	var remove []deploy.Lock
-	switch c.Kind {
-	case deploy.LockApp, deploy.LockTeam:
+	switch {
+	case c.ID != "" && c.Kind != "":
+		envs, err := a.h.targetEnvs(c.Target)
+		if err != nil {
+			return Reply{}, err
+		}
+		for _, l := range st.Locks {
+			if l.ID == c.ID && l.Kind == c.Kind && l.App == c.App && l.Team == c.Team && containsEnv(envs, l.Env) {
+				remove = append(remove, l)
+			}
+		}
+		if len(remove) == 0 {
+			probe := deploy.Lock{Kind: c.Kind, App: c.App, Team: c.Team, Env: deploy.Env(c.Target)}
+			return Reply{Outcome: deploy.OutcomeNoop, Text: fmt.Sprintf("no %s lock `%s` on %s; nothing to do", c.Kind, c.ID, probe.Target())}, nil
+		}
+	case c.Kind == deploy.LockApp || c.Kind == deploy.LockTeam:
 		envs, err := a.h.targetEnvs(c.Target)
 		if err != nil {
 			return Reply{}, err

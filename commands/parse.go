@@ -2,7 +2,9 @@ package commands
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"kuberpult/deploy"
 )
@@ -52,6 +54,7 @@ func init() {
 		"envs":     parseEnvs,
 		"history":  parseHistory,
 		"help":     parseHelp,
+		"audit":    parseAudit,
 	}
 }
 
@@ -197,13 +200,18 @@ func parseRollback(args []string) (Command, error) {
 }
 
 func parseLock(args []string) (Command, error) {
-	pos, flags, err := splitFlags(args, flagSpec{"for": true})
+	pos, flags, err := splitFlags(args, flagSpec{"for": true, "id": true})
 	if err != nil {
 		return nil, err
 	}
-	c := Lock{Kind: deploy.LockEnv, Lifetime: flags["for"]}
+	c := Lock{Kind: deploy.LockEnv, Lifetime: flags["for"], ID: flags["id"]}
 	if err := deploy.ValidateLifetime(c.Lifetime); err != nil {
 		return nil, err
+	}
+	if _, ok := flags["id"]; ok {
+		if err := deploy.ValidateLockID(c.ID); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case len(pos) >= 3 && pos[0] == "team" && pos[2] == "on":
@@ -356,4 +364,41 @@ func parseHelp(args []string) (Command, error) {
 		return Help{Verb: v}, nil
 	}
 	return nil, extra(args[1:])
+}
+
+func parseAudit(args []string) (Command, error) {
+	pos, flags, err := splitFlags(args, flagSpec{"since": true, "actor": true, "env": true})
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) > 0 {
+		return nil, extra(pos)
+	}
+	c := Audit{Since: flags["since"], Actor: flags["actor"]}
+	if c.Since != "" {
+		if _, err := parseAge(c.Since); err != nil {
+			return nil, err
+		}
+	}
+	if e, ok := flags["env"]; ok {
+		env, err := targetName(e)
+		if err != nil {
+			return nil, err
+		}
+		c.Env = deploy.Env(env)
+	}
+	return c, nil
+}
+
+// parseAge reads a duration like 30m, 4h, 1d or 2w.
+func parseAge(s string) (time.Duration, error) {
+	units := map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
+	if len(s) >= 2 {
+		if u, ok := units[s[len(s)-1]]; ok {
+			if n, err := strconv.Atoi(s[:len(s)-1]); err == nil && n > 0 && n < 100000 {
+				return time.Duration(n) * u, nil
+			}
+		}
+	}
+	return 0, deploy.Invalidf("%q is not a duration: use a number followed by m, h, d or w, e.g. 1d", s)
 }

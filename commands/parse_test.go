@@ -36,6 +36,9 @@ func TestParse(t *testing.T) {
 		{"envs", Envs{}},
 		{"history checkout", History{App: "checkout"}},
 		{"history checkout on staging", History{App: "checkout", Env: "staging"}},
+		{`lock staging "x" --id freeze-1`, Lock{Kind: deploy.LockEnv, Target: "staging", Message: "x", ID: "freeze-1"}},
+		{"audit", Audit{}},
+		{`audit --since 1d --actor "Alice A" --env staging`, Audit{Since: "1d", Actor: "Alice A", Env: "staging"}},
 		{"help", Help{}},
 		{"help deploy", Help{Verb: "deploy"}},
 	}
@@ -87,6 +90,8 @@ func TestParseErrors(t *testing.T) {
 		{"history", []string{"history needs an app"}},
 		{"help deplo", []string{"did you mean `deploy`"}},
 		{"envs now", []string{"unexpected `now`"}},
+		{"audit --since 3x", []string{`"3x" is not a duration`}},
+		{`lock staging "x" --id a/b`, []string{`lock id "a/b"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {

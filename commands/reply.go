@@ -10,6 +10,9 @@ type Reply struct {
 	// Confirm is set when Outcome is OutcomeConfirm: nothing was done, and running
 	// Confirm.Command (the same action with --force) does it.
 	Confirm *Confirmation
+	// Err is the user error of a refused or failed command (nil otherwise), so adapters can
+	// map it with errors.Is (deploy.ErrNotFound → HTTP 404, ...).
+	Err error
 }
 
 // Confirmation asks the actor to confirm an action a lock stands in the way of.

@@ -99,3 +99,11 @@ type Pushed struct {
 	ID     int64
 	Commit string
 }
+
+// AuditFilter selects audit entries. Zero fields select everything.
+type AuditFilter struct {
+	Since time.Time // entries at or after this time
+	Actor string    // matches the actor's id, or its name or email (ignoring case)
+	Env   Env       // the entry's main target
+	Limit int       // at most this many; 0 for all
+}

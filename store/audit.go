@@ -5,18 +5,12 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"kuberpult/deploy"
 )
 
-// AuditFilter selects audit entries. Zero fields select everything.
-type AuditFilter struct {
-	Since time.Time  // entries at or after this time
-	Actor string     // matches the actor's id, or its name or email (ignoring case)
-	Env   deploy.Env // the entry's main target
-	Limit int        // at most this many; 0 for all
-}
+// AuditFilter selects audit entries (see deploy.AuditFilter).
+type AuditFilter = deploy.AuditFilter
 
 // Audit records a standalone audit entry: a query, a refusal, anything that changes nothing.
 func (db *DB) Audit(ctx context.Context, e deploy.AuditEntry) error {

@@ -1,0 +1,49 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"kuberpult/deploy"
+)
+
+func (a *action) auditLog(ctx context.Context, c Audit) (Reply, error) {
+	a.env = c.Env
+	f := deploy.AuditFilter{Actor: c.Actor, Env: c.Env, Limit: 200}
+	if c.Since != "" {
+		d, err := parseAge(c.Since)
+		if err != nil {
+			return Reply{}, err
+		}
+		f.Since = a.now.Add(-d)
+	}
+	entries, err := a.h.store.AuditLog(ctx, f)
+	if err != nil {
+		return Reply{}, err
+	}
+	if len(entries) == 0 {
+		return Reply{Outcome: deploy.OutcomeDone, Text: "No audit entries match."}, nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d audit entries, newest first:\n", len(entries))
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, e := range entries {
+		commit := ""
+		if e.Commit != "" {
+			commit = "commit " + short(e.Commit)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Format("2006-01-02 15:04:05"), e.Via, e.Actor.Display(), e.Outcome, oneLine(e.Command), commit)
+	}
+	_ = tw.Flush()
+	return Reply{Outcome: deploy.OutcomeDone, Text: strings.TrimRight(b.String(), "\n")}, nil
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > 80 {
+		return s[:77] + "..."
+	}
+	return s
+}
