@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"kuberpult/commands"
+	"kuberpult/config"
+	"kuberpult/deploy"
+)
+
+// demoApps are the example apps of the demo: name, team.
+var demoApps = []struct {
+	app  string
+	team string
+}{
+	{"checkout", "shop"},
+	{"catalog", "shop"},
+	{"payments", "payments"},
+}
+
+// runDemo starts Kuberpult on embedded defaults: a SQLite file and a bare env repo under
+// dataDir, example environments, and a few releases, then opens the console.
+func runDemo(ctx context.Context, dataDir string, stdin *os.File, stdout, stderr io.Writer) error {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Demo(abs)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, newLogger(stderr, slog.LevelWarn))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.handler.SyncEnvironments(ctx, deploy.ViaConsole); err != nil {
+		return err
+	}
+	st, err := a.db.State(ctx)
+	if err != nil {
+		return err
+	}
+	if len(st.Apps) == 0 {
+		if err := seedDemo(ctx, a.handler); err != nil {
+			return fmt.Errorf("seed demo: %w", err)
+		}
+	}
+	if err := a.writer.Flush(ctx, a.db); err != nil {
+		return err
+	}
+	srv := a.apiServer()
+	go func() {
+		if err := srv.Run(ctx, cfg.API.Listen); err != nil {
+			fmt.Fprintf(stderr, "demo: HTTP API not started: %v\n", err)
+		}
+	}()
+	fmt.Fprintf(stdout, `Kuberpult demo — state in %s, env repo in %s
+Environments: development (gets every release) → staging → production (production-de, production-jp).
+HTTP API on http://%s (try: curl -s http://%s/healthz).
+Try: status · deploy checkout to staging · lock production "peak hours" · deploy payments to production
+     history checkout · locks · unlock production · help · exit
+Inspect the env repo: git --git-dir %s log --stat
+
+`, cfg.State.SQLite, cfg.Git.URL, cfg.API.Listen, cfg.API.Listen, cfg.Git.URL)
+	return a.console(ctx, stdin, stdout, true)
+}
+
+// seedDemo registers example releases (as CI would) and promotes some of them, so the
+// board has something to show.
+func seedDemo(ctx context.Context, h *commands.Handler) error {
+	ci := deploy.Actor{Kind: deploy.ActorAPI, ID: "demo-ci", Name: "Demo CI", Email: "ci@example.com"}
+	for _, a := range demoApps {
+		for v := 1; v <= 3; v++ {
+			req := commands.ReleaseRequest{
+				Application: a.app, Version: fmt.Sprint(v), Team: a.team,
+				SourceCommitID: fmt.Sprintf("%040x", v*1000+len(a.app)),
+				SourceAuthor:   "dev@example.com", SourceMessage: fmt.Sprintf("%s change %d", a.app, v),
+				DisplayVersion: fmt.Sprintf("v1.%d.0", v),
+				Manifests:      map[string]string{},
+			}
+			for _, env := range h.Environments().Names() {
+				req.Manifests[string(env)] = demoManifest(a.app, string(env), v)
+			}
+			if _, err := h.CreateRelease(ctx, ci, deploy.ViaAPI, req); err != nil {
+				return err
+			}
+		}
+	}
+	ops := deploy.Actor{Kind: deploy.ActorUser, ID: "demo-ops", Name: "Demo Ops", Email: "ops@example.com"}
+	for _, line := range []string{
+		"deploy checkout 2 to staging", "deploy catalog 3 to staging", "deploy payments 2 to staging",
+		"deploy checkout 1 to production", "deploy catalog 2 to production", "deploy payments 1 to production",
+	} {
+		rep := h.Execute(ctx, commands.Request{Actor: ops, Via: deploy.ViaConsole, Text: line})
+		if !rep.OK() {
+			return fmt.Errorf("%s: %s", line, rep.Text)
+		}
+	}
+	return nil
+}
+
+func demoManifest(app, env string, v int) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[1]s
+  namespace: %[2]s
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: %[1]s}
+  template:
+    metadata:
+      labels: {app: %[1]s}
+    spec:
+      containers:
+        - name: %[1]s
+          image: registry.example.com/%[1]s:1.%[3]d.0
+`, app, env, v)
+}
+
+// redactURL drops credentials from a URL before it is logged.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = nil
+	return u.String()
+}

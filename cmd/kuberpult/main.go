@@ -1,0 +1,91 @@
+// Command kuberpult is the release manager: `serve` runs the HTTP API and the git writer,
+// `console` runs the command language in a terminal, `check-config` validates a
+// configuration file, and `demo` starts everything on embedded defaults.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"kuberpult/config"
+	"kuberpult/console"
+)
+
+const usageText = `kuberpult: release manager for Kubernetes environments run by Argo CD
+
+Usage:
+  kuberpult demo [--data DIR]              start on embedded defaults, in a console
+  kuberpult serve --config FILE            run the HTTP API and the env-repo writer
+  kuberpult console --config FILE          run commands in a terminal (or from stdin)
+  kuberpult check-config --config FILE     validate a configuration file
+
+Run "kuberpult <command> -h" for the options of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, console.ErrFailed) && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "kuberpult:", err)
+		}
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usageText)
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (YAML)")
+	switch cmd {
+	case "serve", "console", "check-config":
+	case "demo":
+		dataDir := fs.String("data", "./data", "directory for the demo's SQLite file and env repo")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		return runDemo(ctx, *dataDir, stdin, stdout, stderr)
+	default:
+		fmt.Fprint(stderr, usageText)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if *configPath == "" {
+		return fmt.Errorf("%s needs --config FILE (see config.example.yaml)", cmd)
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "check-config":
+		fmt.Fprintf(stdout, "%s: ok (%d environments)\n", *configPath, len(cfg.Environments))
+		return nil
+	case "serve":
+		return serve(ctx, cfg, newLogger(stderr, slog.LevelInfo))
+	default:
+		return runConsole(ctx, cfg, stdin, stdout, newLogger(stderr, slog.LevelWarn))
+	}
+}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
