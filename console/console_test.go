@@ -1,0 +1,97 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"kuberpult/commands"
+	"kuberpult/console"
+	"kuberpult/deploy"
+	"kuberpult/store"
+)
+
+func newHandler(t *testing.T) (*commands.Handler, *store.DB) {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	envs := deploy.Environments{"development": {Upstream: &deploy.Upstream{Latest: true}}, "staging": {Upstream: &deploy.Upstream{Environment: "development"}}}
+	h := commands.New(commands.Options{Store: db, Environments: envs})
+	for _, v := range []string{"1", "2"} {
+		_, err := h.CreateRelease(context.Background(), deploy.Actor{Kind: deploy.ActorAPI, Name: "CI"}, deploy.ViaAPI, commands.ReleaseRequest{
+			Application: "checkout", Version: v, Manifests: map[string]string{"development": "a: " + v, "staging": "a: " + v}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h, db
+}
+
+var olga = deploy.Actor{Kind: deploy.ActorUser, ID: "olga@example.com", Name: "Olga", Email: "olga@example.com"}
+
+func staging(t *testing.T, db *store.DB) deploy.Version {
+	t.Helper()
+	st, err := db.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Deployments["staging"]["checkout"].Version
+}
+
+func TestInteractiveConfirmation(t *testing.T) {
+	for _, tt := range []struct {
+		answer string
+		want   deploy.Version
+		text   string
+	}{
+		{"y", 2, "✅ Deployed checkout 2 to staging"},
+		{"n", 0, "Cancelled: nothing was done."},
+		{"", 0, "Cancelled: nothing was done."},
+	} {
+		t.Run("answer "+tt.answer, func(t *testing.T) {
+			h, db := newHandler(t)
+			var out bytes.Buffer
+			in := strings.NewReader("lock staging \"tests\"\ndeploy checkout to staging\n" + tt.answer + "\n")
+			err := console.Run(context.Background(), console.Options{Exec: h, Actor: olga, In: in, Out: &out, Interactive: true})
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), "anyway? [y/N] ") || !strings.Contains(out.String(), tt.text) {
+				t.Errorf("output:\n%s\nwant the question and %q", out.String(), tt.text)
+			}
+			if got := staging(t, db); got != tt.want {
+				t.Errorf("staging runs %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestScriptReportsFailures(t *testing.T) {
+	h, db := newHandler(t)
+	var out bytes.Buffer
+	script := "# promote\n\nstatus\ndeploy checkout 1 to staging\ndeploy chekout 1 to staging\nexit\ndeploy checkout 2 to staging\n"
+	err := console.Run(context.Background(), console.Options{Exec: h, Actor: olga, In: strings.NewReader(script), Out: &out})
+	if !errors.Is(err, console.ErrFailed) {
+		t.Fatalf("Run = %v, want ErrFailed", err)
+	}
+	for _, want := range []string{"> status\n", "> deploy checkout 1 to staging\n✅ Deployed checkout 1 to staging", "did you mean `checkout`?"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "deploy checkout 2") {
+		t.Error("commands after exit ran")
+	}
+	if got := staging(t, db); got != 1 {
+		t.Errorf("staging runs %d, want 1", got)
+	}
+	if err := console.Run(context.Background(), console.Options{Exec: h, Actor: olga, In: strings.NewReader("status\n"), Out: &out}); err != nil {
+		t.Errorf("a script without failures returned %v", err)
+	}
+}
