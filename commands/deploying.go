@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"kuberpult/deploy"
+	"kuberpult/policy"
 )
 
 func (a *action) deploy(ctx context.Context, c Deploy) (Reply, error) {
@@ -22,6 +23,14 @@ func (a *action) deploy(ctx context.Context, c Deploy) (Reply, error) {
 	}
 	if err := knownApp(st, c.App); err != nil {
 		return Reply{}, err
+	}
+	if err := a.allowEach(policy.DeployRelease, envs, c.App, st.TeamOf(c.App)); err != nil {
+		return Reply{}, err
+	}
+	if c.Lock != "" {
+		if err := a.allowEach(policy.CreateLock, envs, c.App, st.TeamOf(c.App)); err != nil {
+			return Reply{}, err
+		}
 	}
 	rel, err := a.release(ctx, st, c.App, c.Version)
 	if err != nil {
@@ -87,6 +96,11 @@ func (a *action) rollback(ctx context.Context, c Rollback) (Reply, error) {
 	}
 	if err := knownApp(st, c.App); err != nil {
 		return Reply{}, err
+	}
+	for _, act := range []policy.Action{policy.DeployRelease, policy.CreateLock} {
+		if err := a.allow(act, c.Env, c.App, st.TeamOf(c.App)); err != nil {
+			return Reply{}, err
+		}
 	}
 	cur, ok := st.Deployed(c.Env, c.App)
 	if !ok {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kuberpult/deploy"
+	"kuberpult/policy"
 )
 
 // Store is what the Handler needs of the state store. Each method is one transaction.
@@ -28,6 +29,8 @@ type Store interface {
 type Options struct {
 	Store        Store
 	Environments deploy.Environments
+	// Policy decides who may do what; nil allows everything.
+	Policy *policy.Policy
 	// Notify wakes the git writer after a change was committed to the outbox. Optional.
 	Notify func()
 	// Now is the clock; NewID makes lock ids. Both default to the real thing.
@@ -41,6 +44,7 @@ type Options struct {
 type Handler struct {
 	store  Store
 	envs   deploy.Environments
+	policy *policy.Policy
 	notify func()
 	now    func() time.Time
 	newID  func() string
@@ -50,7 +54,7 @@ type Handler struct {
 
 // New returns a Handler.
 func New(o Options) *Handler {
-	h := &Handler{store: o.Store, envs: o.Environments, notify: o.Notify, now: o.Now, newID: o.NewID, log: o.Logger}
+	h := &Handler{store: o.Store, envs: o.Environments, policy: o.Policy, notify: o.Notify, now: o.Now, newID: o.NewID, log: o.Logger}
 	if h.notify == nil {
 		h.notify = func() {}
 	}

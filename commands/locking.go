@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kuberpult/deploy"
+	"kuberpult/policy"
 )
 
 func (a *action) newLock(kind deploy.LockKind, id string, env deploy.Env, app deploy.App, team deploy.Team, msg, lifetime string) deploy.Lock {
@@ -33,6 +34,11 @@ func (a *action) lock(ctx context.Context, c Lock) (Reply, error) {
 	}
 	if err != nil {
 		return Reply{}, err
+	}
+	for _, env := range envs {
+		if err := a.allowLock(policy.CreateLock, st, deploy.Lock{Kind: c.Kind, Env: env, App: c.App, Team: c.Team}); err != nil {
+			return Reply{}, err
+		}
 	}
 	id := c.ID
 	if id == "" {
@@ -114,6 +120,11 @@ func (a *action) unlock(ctx context.Context, c Unlock) (Reply, error) {
 		}
 	}
 	deploy.SortLocks(remove)
+	for _, l := range remove {
+		if err := a.allowLock(policy.DeleteLock, st, l); err != nil {
+			return Reply{}, err
+		}
+	}
 	change := deploy.Change{DeletedBy: a.req.Actor}
 	var envs []deploy.Env
 	for _, l := range remove {

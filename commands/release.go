@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"kuberpult/deploy"
+	"kuberpult/policy"
 )
 
 // ReleaseRequest is a release as CI sends it (Kuberpult's multipart form), not yet validated.
@@ -69,6 +70,21 @@ func (a *action) createRelease(ctx context.Context, req ReleaseRequest) (Release
 		return ReleaseResult{}, Reply{}, err
 	}
 	a.app = rel.App
+	st, err := a.h.store.State(ctx)
+	if err != nil {
+		return ReleaseResult{}, Reply{}, err
+	}
+	team := rel.Team
+	if team == "" {
+		team = st.TeamOf(rel.App)
+	}
+	for _, env := range a.h.envs.Names() {
+		if _, ok := rel.Manifests[env]; ok {
+			if err := a.allow(policy.CreateRelease, env, rel.App, team); err != nil {
+				return ReleaseResult{}, Reply{}, err
+			}
+		}
+	}
 	old, err := a.h.store.Release(ctx, rel.App, rel.Version)
 	switch {
 	case err == nil:
@@ -78,10 +94,6 @@ func (a *action) createRelease(ctx context.Context, req ReleaseRequest) (Release
 		rep := Reply{Outcome: deploy.OutcomeNoop, Text: fmt.Sprintf("release %s of %s already exists with the same content", rel.Version, rel.App)}
 		return ReleaseResult{Outcome: ReleaseExists, Release: old}, rep, nil
 	case !errors.Is(err, deploy.ErrNotFound):
-		return ReleaseResult{}, Reply{}, err
-	}
-	st, err := a.h.store.State(ctx)
-	if err != nil {
 		return ReleaseResult{}, Reply{}, err
 	}
 	change := deploy.Change{Releases: []deploy.Release{rel}}
