@@ -2,9 +2,11 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -23,6 +25,7 @@ type Config struct {
 	State        State               `yaml:"state"`
 	Git          Git                 `yaml:"git"`
 	Environments deploy.Environments `yaml:"environments"`
+	RBAC         *RBAC               `yaml:"rbac"` // nil: everyone may do everything
 	API          API                 `yaml:"api"`
 	Console      Console             `yaml:"console"`
 }
@@ -44,7 +47,8 @@ type Git struct {
 
 // API configures the HTTP API.
 type API struct {
-	Listen string `yaml:"listen"` // host:port; "" disables the API
+	Listen string  `yaml:"listen"` // host:port; "" disables the API
+	Tokens []Token `yaml:"tokens"` // clients allowed in; none: requests are not authenticated
 }
 
 // Console configures `kuberpult console`.
@@ -68,12 +72,30 @@ const (
 
 // String formats g without its token, so printing a Config never shows the secret.
 func (g Git) String() string {
-	token := ""
-	if g.Token != "" {
-		token = "<redacted>"
-	}
 	return fmt.Sprintf("{URL:%s Branch:%s Token:%s SSHKey:%s ArgoCDRepoURL:%s Author:%v}",
-		g.URL, g.Branch, token, g.SSHKey, g.ArgoCDRepoURL, g.Author)
+		g.URL, g.Branch, redacted(g.Token), g.SSHKey, g.ArgoCDRepoURL, g.Author)
+}
+
+// GoString is g as Go syntax, with the token replaced by "<redacted>".
+func (g Git) GoString() string {
+	return fmt.Sprintf("config.Git{URL:%q, Branch:%q, Token:%q, SSHKey:%q, ArgoCDRepoURL:%q, Author:%#v}",
+		g.URL, g.Branch, redacted(g.Token), g.SSHKey, g.ArgoCDRepoURL, g.Author)
+}
+
+// Format makes every verb print g without its token: %#v as GoString, the others as String.
+func (g Git) Format(f fmt.State, verb rune) {
+	formatSafe(f, verb, g.String(), g.GoString())
+}
+
+// LogValue keeps the token out of log/slog, whatever the handler: g logs as String.
+func (g Git) LogValue() slog.Value { return slog.StringValue(g.String()) }
+
+// MarshalJSON encodes g with "<redacted>" for the token, so that JSON logs of a Config
+// never show it.
+func (g Git) MarshalJSON() ([]byte, error) {
+	type plain Git // without methods
+	g.Token = redacted(g.Token)
+	return json.Marshal(plain(g))
 }
 
 // Load reads the configuration file at path, expanding ${VAR} from the process
@@ -118,6 +140,9 @@ func parse(data []byte, lookupEnv func(string) (string, bool), file, dir string)
 	c := defaults(lookupEnv)
 	d.decode(root, "", reflect.ValueOf(c).Elem())
 	c.validate(src)
+	if dir != "" {
+		c.RBAC.readPolicy(dir, src)
+	}
 	if len(src.problems) > 0 {
 		return nil, &ValidationError{File: file, Problems: src.sorted()}
 	}
@@ -196,6 +221,9 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	if c.Git.SSHKey != "" {
 		c.Git.SSHKey = resolve(dir, c.Git.SSHKey)
+	}
+	if c.RBAC != nil {
+		c.RBAC.PolicyFile = resolve(dir, c.RBAC.PolicyFile)
 	}
 }
 

@@ -37,8 +37,11 @@ func writeFile(t *testing.T, dir, name, text string) string {
 	return p
 }
 
+// exampleVars are the environment variables config.example.yaml reads.
+var exampleVars = map[string]string{"GIT_TOKEN": "ghp_example", "KUBERPULT_CI_TOKEN": "ci-token-0123456789abcdef"}
+
 func TestExampleLoads(t *testing.T) {
-	c, err := load("../config.example.yaml", env(map[string]string{"GIT_TOKEN": "ghp_example"}))
+	c, err := load("../config.example.yaml", env(exampleVars))
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -67,12 +70,34 @@ func TestExampleLoads(t *testing.T) {
 	if got := c.Environments["production-jp"].ArgoCD.Destination.Server; got != "https://prod-jp.example.com:6443" {
 		t.Errorf("production-jp server = %q; the key next to the merge key should win", got)
 	}
+	if c.RBAC == nil || !strings.HasPrefix(c.RBAC.Policy, "# developer:") || c.RBAC.PolicyFile != "" {
+		t.Errorf("rbac = %+v, want the inline policy", c.RBAC)
+	} else {
+		wantTeams := map[string][]string{
+			"shop":     {"alice@example.com", "@shop-devs"},
+			"payments": {"U061F7AUR", "@payments-devs"},
+			"*":        {"@platform", "token:ci"},
+		}
+		if diff := cmp.Diff(wantTeams, c.RBAC.Teams); diff != "" {
+			t.Errorf("rbac.teams (-want +got):\n%s", diff)
+		}
+	}
+	wantTokens := []Token{{Name: "ci", Token: "ci-token-0123456789abcdef", Role: "ci"}}
+	if diff := cmp.Diff(wantTokens, c.API.Tokens); diff != "" {
+		t.Errorf("api.tokens (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string(nil), c.Warnings()); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
 }
 
-func TestExampleNeedsGitToken(t *testing.T) {
+func TestExampleNeedsSecrets(t *testing.T) {
 	_, err := load("../config.example.yaml", env(nil))
 	got := problems(t, err)
-	want := []string{"../config.example.yaml:55: git.token: environment variable GIT_TOKEN is not set"}
+	want := []string{
+		"../config.example.yaml:55: git.token: environment variable GIT_TOKEN is not set",
+		"../config.example.yaml:309: api.tokens[0].token: environment variable KUBERPULT_CI_TOKEN is not set",
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
@@ -242,7 +267,7 @@ func TestLoadResolvesRelativePaths(t *testing.T) {
 func TestLoadNamesFile(t *testing.T) {
 	file := writeFile(t, t.TempDir(), "config.yaml", minimal+"windows: {}\n")
 	_, err := Load(file)
-	want := []string{file + ":6: windows: unknown key; known keys here: state, git, environments, api, console"}
+	want := []string{file + ":6: windows: unknown key; known keys here: state, git, environments, rbac, api, console"}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}

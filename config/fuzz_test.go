@@ -8,7 +8,8 @@ import (
 // FuzzParse checks that Parse never panics and that no error ever shows the value of an
 // environment variable, whatever the file.
 func FuzzParse(f *testing.F) {
-	for _, seed := range []string{string(demoYAML), minimal, head, "a: ${X}", "{state: [${A}]}", "git: {url: '${U}', token: $$}"} {
+	for _, seed := range []string{string(demoYAML), minimal, head, "a: ${X}", "{state: [${A}]}", "git: {url: '${U}', token: $$}",
+		"rbac: {policy: '${P}', teams: {'*': ['${T}']}}\napi: {tokens: [{name: '${N}', token: '${S}', role: x}, {name: y, token: '${S}'}]}"} {
 		f.Add(seed)
 	}
 	const secret = "Xq7SecretValue"

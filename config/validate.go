@@ -15,19 +15,20 @@ func (c *Config) validate(s *source) {
 	}
 	c.Git.validate(s)
 	validateEnvironments(c.Environments, s)
+	c.RBAC.validate(s)
 	c.API.validate(s)
 	c.Console.User.validate(s, "console.user")
 }
 
 func (a API) validate(s *source) {
-	if a.Listen == "" {
-		return // the API is off
+	if a.Listen != "" { // "" turns the API off
+		_, port, err := net.SplitHostPort(a.Listen)
+		n, perr := strconv.Atoi(port)
+		if err != nil || perr != nil || n < 0 || n > 65535 {
+			s.problem("api.listen", `%s is not host:port, e.g. 127.0.0.1:8080 or :8080; "" turns the API off`, s.quote("api.listen", a.Listen))
+		}
 	}
-	_, port, err := net.SplitHostPort(a.Listen)
-	n, perr := strconv.Atoi(port)
-	if err != nil || perr != nil || n < 0 || n > 65535 {
-		s.problem("api.listen", `%s is not host:port, e.g. 127.0.0.1:8080 or :8080; "" turns the API off`, s.quote("api.listen", a.Listen))
-	}
+	validateTokens(a.Tokens, s)
 }
 
 func (p Person) validate(s *source, path string) {

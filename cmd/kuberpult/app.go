@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -18,6 +19,7 @@ import (
 	"kuberpult/console"
 	"kuberpult/deploy"
 	"kuberpult/gitrepo"
+	"kuberpult/policy"
 	"kuberpult/store"
 )
 
@@ -28,6 +30,7 @@ type app struct {
 	db      *store.DB
 	writer  *gitrepo.Writer
 	handler *commands.Handler
+	actor   deploy.Actor // the console's actor
 }
 
 func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
@@ -44,11 +47,34 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		db.Close()
 		return nil, err
 	}
-	h := commands.New(commands.Options{Store: db, Environments: cfg.Environments, Notify: w.Notify, Logger: log})
-	return &app{cfg: cfg, log: log, db: db, writer: w, handler: h}, nil
+	pol, err := buildPolicy(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	h := commands.New(commands.Options{Store: db, Environments: cfg.Environments, Policy: pol, Notify: w.Notify, Logger: log})
+	return &app{cfg: cfg, log: log, db: db, writer: w, handler: h, actor: consoleActor(cfg)}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }
+
+// buildPolicy turns the rbac section and the API tokens' roles into a policy; without an
+// rbac section everything is allowed (nil).
+func buildPolicy(cfg *config.Config) (*policy.Policy, error) {
+	if cfg.RBAC == nil {
+		return nil, nil
+	}
+	bindings := map[string][]string{}
+	for _, t := range cfg.API.Tokens {
+		bindings["token:"+t.Name] = append(bindings["token:"+t.Name], t.Role)
+	}
+	p, err := policy.New(policy.Config{Policy: cfg.RBAC.Policy, Teams: cfg.RBAC.Teams,
+		TeamPermissions: cfg.RBAC.TeamPermissions, Bindings: bindings})
+	if err != nil {
+		return nil, fmt.Errorf("rbac: %w", err)
+	}
+	return p, nil
+}
 
 // serve runs the HTTP API and the git writer until ctx is done.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -82,8 +108,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 }
 
 func (a *app) apiServer() *api.Server {
+	tokens := make([]api.Token, len(a.cfg.API.Tokens))
+	for i, t := range a.cfg.API.Tokens {
+		tokens[i] = api.Token{Name: t.Name, Secret: t.Token}
+	}
 	return api.New(api.Options{
 		Releases: a.handler,
+		Tokens:   tokens,
 		Logger:   a.log,
 		Ready: func(ctx context.Context) error {
 			_, err := a.db.OutboxLen(ctx)
@@ -112,12 +143,20 @@ func (a *app) apiServer() *api.Server {
 
 // runConsole runs the command language on stdin as the configured console user, with the
 // git writer running alongside.
-func runConsole(ctx context.Context, cfg *config.Config, stdin *os.File, stdout io.Writer, log *slog.Logger) error {
+func runConsole(ctx context.Context, cfg *config.Config, as string, stdin *os.File, stdout io.Writer, log *slog.Logger) error {
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	a.actor = consoleActor(cfg)
+	if as != "" {
+		a.actor = deploy.Actor{Kind: deploy.ActorUser, ID: as, Name: as}
+		if strings.Contains(as, "@") && !strings.HasPrefix(as, "@") {
+			a.actor.Email = as
+		}
+		fmt.Fprintf(stdout, "Acting as %s (--as): commands are checked against the policy for this subject.\n", as)
+	}
 	return a.console(ctx, stdin, stdout, false)
 }
 
@@ -129,7 +168,7 @@ func (a *app) console(ctx context.Context, stdin *os.File, stdout io.Writer, pus
 	done := make(chan error, 1)
 	go func() { done <- a.writer.Run(ctx, a.db) }()
 	opts := console.Options{
-		Exec: a.handler, Actor: consoleActor(a.cfg), In: stdin, Out: stdout,
+		Exec: a.handler, Actor: a.actor, In: stdin, Out: stdout,
 		Interactive: console.IsTerminal(stdin),
 	}
 	if pushEach {

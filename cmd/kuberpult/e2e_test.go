@@ -260,6 +260,7 @@ func TestRestartPushesPendingOutbox(t *testing.T) {
 func TestCheckConfig(t *testing.T) {
 	var out bytes.Buffer
 	t.Setenv("GIT_TOKEN", "secret-token")
+	t.Setenv("KUBERPULT_CI_TOKEN", "0123456789abcdef0123")
 	if err := run(context.Background(), []string{"check-config", "--config", "../../config.example.yaml"}, nil, &out, io.Discard); err != nil {
 		t.Fatalf("check-config config.example.yaml: %v", err)
 	}

@@ -23,7 +23,7 @@ const usageText = `kuberpult: release manager for Kubernetes environments run by
 Usage:
   kuberpult demo [--data DIR]              start on embedded defaults, in a console
   kuberpult serve --config FILE            run the HTTP API and the env-repo writer
-  kuberpult console --config FILE          run commands in a terminal (or from stdin)
+  kuberpult console --config FILE [--as S] run commands in a terminal (or from stdin)
   kuberpult check-config --config FILE     validate a configuration file
 
 Run "kuberpult <command> -h" for the options of a command.
@@ -53,6 +53,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (YAML)")
+	as := ""
+	if cmd == "console" {
+		fs.StringVar(&as, "as", "", "act as this subject (Slack user id, @group, email, token:<name>) to try a policy")
+	}
 	switch cmd {
 	case "serve", "console", "check-config":
 	case "demo":
@@ -77,12 +81,18 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	switch cmd {
 	case "check-config":
+		if _, err := buildPolicy(cfg); err != nil {
+			return err
+		}
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintf(stdout, "warning: %s\n", w)
+		}
 		fmt.Fprintf(stdout, "%s: ok (%d environments)\n", *configPath, len(cfg.Environments))
 		return nil
 	case "serve":
 		return serve(ctx, cfg, newLogger(stderr, slog.LevelInfo))
 	default:
-		return runConsole(ctx, cfg, stdin, stdout, newLogger(stderr, slog.LevelWarn))
+		return runConsole(ctx, cfg, as, stdin, stdout, newLogger(stderr, slog.LevelWarn))
 	}
 }
 
