@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strings"
 	"unicode"
@@ -12,6 +13,7 @@ import (
 )
 
 // Kuberpult's author headers: base64 (standard alphabet) of the person's name and email.
+// They say whom a change is recorded for; they never grant anything.
 const (
 	headerAuthorName  = "author-name"
 	headerAuthorEmail = "author-email"
@@ -20,10 +22,13 @@ const (
 // maxAuthorLen bounds a decoded author name or email, in bytes.
 const maxAuthorLen = 256
 
-// authenticator decides who is calling. It runs in front of every route that acts on
-// Kuberpult's state, so checking API tokens later means replacing this one function.
-// A refused caller gets a user error (ErrDenied, or ErrInvalid for a malformed request).
+// authenticator decides who is calling. It runs in front of every route that is not
+// public, before the request body is read. A refused caller gets errUnauthorized, or a
+// user error (ErrInvalid for malformed author headers).
 type authenticator func(r *http.Request) (deploy.Actor, error)
+
+// errUnauthorized is the one answer to a missing or wrong token: it does not say which.
+var errUnauthorized = &statusError{status: http.StatusUnauthorized, msg: "missing or invalid bearer token"}
 
 type actorKey struct{}
 
@@ -42,6 +47,9 @@ func (s *Server) authenticated(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, err := s.authenticate(r)
 		if err != nil {
+			if errors.Is(err, errUnauthorized) {
+				s.log.Info("unauthorized", "method", r.Method, "route", r.URL.Path)
+			}
 			s.fail(w, r, err)
 			return
 		}
@@ -49,16 +57,21 @@ func (s *Server) authenticated(next http.HandlerFunc) http.Handler {
 	})
 }
 
-// anonymous lets every caller in: there are no API tokens yet. The caller is named after
+// anonymous lets every caller in: no API tokens are configured. The caller is named after
 // the author headers (or "api"), which grants nothing.
 func anonymous(r *http.Request) (deploy.Actor, error) {
+	return apiActor(r, "anonymous", "api")
+}
+
+// apiActor is the API client id, named after the author headers or else defaultName.
+func apiActor(r *http.Request, id, defaultName string) (deploy.Actor, error) {
 	author, err := authorFromHeaders(r.Header)
 	if err != nil {
 		return deploy.Actor{}, err
 	}
-	a := deploy.Actor{Kind: deploy.ActorAPI, ID: "anonymous", Name: author.Name, Email: author.Email}
+	a := deploy.Actor{Kind: deploy.ActorAPI, ID: id, Name: author.Name, Email: author.Email}
 	if a.Name == "" {
-		a.Name = "api"
+		a.Name = defaultName
 	}
 	return a, nil
 }

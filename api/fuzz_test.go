@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"kuberpult/deploy"
@@ -113,4 +114,37 @@ func TestFuzzCorpus(t *testing.T) {
 			t.Errorf("%s is out of date (run go test ./api -run TestFuzzCorpus -update)", path)
 		}
 	}
+}
+
+// FuzzDecodeLockBody feeds arbitrary bodies to the lock body decoder. It must never panic,
+// every refusal must be one meant for the caller, and an accepted body must have a message
+// and a valid lifetime.
+func FuzzDecodeLockBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"message":"release freeze"}`,
+		`{"message":"bug","ciLink":"https://ci.example.com/7"}`,
+		`{"message":"x","suggestedLifeTime":"4h","signature":"-----BEGIN PGP SIGNATURE-----"}`,
+		`{"message":"x","suggestedLifeTime":"0h"}`,
+		`{"message":""}`, `{}`, ``, `null`, `[1,2]`, `{"message":7}`, `{"message":"a"} trailing`,
+	} {
+		f.Add("application/json", []byte(seed))
+	}
+	f.Add("text/plain", []byte(`{"message":"x"}`))
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		r := httptest.NewRequest(http.MethodPut, "/environments/staging/locks/x1", bytes.NewReader(body))
+		r.Header.Set("Content-Type", contentType)
+		got, err := decodeLockBody(httptest.NewRecorder(), r)
+		if err != nil {
+			if status, msg := classify(err); status == http.StatusInternalServerError || msg == "" {
+				t.Fatalf("decode error is not a user error: %v", err)
+			}
+			return
+		}
+		if strings.TrimSpace(got.Message) == "" {
+			t.Fatalf("accepted a body without a message: %q", body)
+		}
+		if err := deploy.ValidateLifetime(got.SuggestedLifeTime); err != nil {
+			t.Fatalf("accepted lifetime %q", got.SuggestedLifeTime)
+		}
+	})
 }

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"kuberpult/commands"
@@ -27,29 +26,58 @@ const shutdownTimeout = 15 * time.Second
 // readyTimeout bounds one readiness check.
 const readyTimeout = 5 * time.Second
 
-// Releaser creates releases; *commands.Handler implements it.
+// Releaser creates releases.
 type Releaser interface {
 	CreateRelease(ctx context.Context, actor deploy.Actor, via deploy.Via, req commands.ReleaseRequest) (commands.ReleaseResult, error)
 }
 
+// Handler is everything the API asks of the command handler; *commands.Handler implements
+// it. The handler checks permissions itself: the API authenticates, decodes and maps.
+type Handler interface {
+	Releaser
+	// Run executes a command (a lock or unlock) for the request's actor.
+	Run(ctx context.Context, r commands.Request, cmd commands.Command) commands.Reply
+	// State is a snapshot of apps, deployments, locks and held deployments.
+	State(ctx context.Context) (deploy.State, error)
+	// Release returns one release.
+	Release(ctx context.Context, app deploy.App, v deploy.Version) (deploy.Release, error)
+	// Environments returns the configured environments.
+	Environments() deploy.Environments
+}
+
 // Options configure a Server.
 type Options struct {
-	Releases Releaser     // required
-	Logger   *slog.Logger // nil discards logs
+	// Handler serves every endpoint; required unless Releases is set.
+	Handler Handler
+	// Releases is the older way to give the handler, for the release endpoints alone. When
+	// Handler is nil, Releases is used, and serves every endpoint if it is a Handler;
+	// otherwise the lock and read endpoints answer 404.
+	Releases Releaser
+	// Tokens are the API tokens. Without any, every caller acts as an anonymous API client;
+	// with some, every endpoint but the probes and metrics needs one of them.
+	Tokens []Token
+	Logger *slog.Logger // nil discards logs
 	// Ready reports whether the program can serve, e.g. a database ping; nil means always ready.
 	Ready func(context.Context) error
 	// Metrics are extra values other parts of the program show on /metrics.
 	Metrics []MetricFunc
-	// MaxRequestBytes limits a request body; 0 means DefaultMaxRequestBytes.
+	// MaxRequestBytes limits a release request body; 0 means DefaultMaxRequestBytes.
 	MaxRequestBytes int64
 }
 
-// Server is the HTTP API. Its routes:
+// Server is the HTTP API. Its routes (the four lock routes also answer with an /api prefix,
+// as Kuberpult's CLI sends them with --use_dex_auth):
 //
-//	POST /api/release, POST /release   create a release (multipart/form-data, Kuberpult's fields)
-//	GET  /healthz                      200 "ok" while the process runs
-//	GET  /readyz                       200 "ok", or 503 with the reason Options.Ready gave
-//	GET  /metrics                      Prometheus text format 0.0.4
+//	POST       /api/release, /release                           create a release (multipart, Kuberpult's fields)
+//	PUT|DELETE /environments/<env>/locks/<id>                    environment lock
+//	PUT|DELETE /environments/<env>/applications/<app>/locks/<id> app lock
+//	PUT|DELETE /environments/<env>/lock/team/<team>/<id>         team lock
+//	PUT|DELETE /environment-groups/<group>/locks/<id>            the same environment lock on every env of the group
+//	GET        /api/environments/<env>/applications/<app>/commit the source commit deployed there
+//	GET        /api/environments, /api/applications, /api/locks read-only JSON for boards (see read.go)
+//	GET        /healthz                                          200 "ok" while the process runs
+//	GET        /readyz                                           200 "ok", or 503 with the reason Options.Ready gave
+//	GET        /metrics                                          Prometheus text format 0.0.4
 //
 // A release answers 201 (created) or 200 (already exists) with a body like
 //
@@ -57,97 +85,52 @@ type Options struct {
 //	 "deployed":["development"],"held":[{"env":"staging","reason":"held by lock ...","lockIds":["freeze"]}]}
 //
 // where the first key is the one the original Kuberpult answers with ("Success" or
-// "AlreadyExistsSame"). A refusal answers {"error":"<what was wrong>"} with 400 (invalid),
-// 403 (denied), 404 (not found), 409 (a different release has this version; the body also
-// has "AlreadyExistsDifferent":{}), 413 (body too large) or 415 (not multipart). Anything
-// else answers 500 {"error":"internal error (ref 1a2b3c4d)"} and is logged once with that ref.
-// An unknown path answers 404 and a wrong method 405 with an Allow header, both as JSON.
+// "AlreadyExistsSame"). A lock request answers 200 {"outcome":"done"|"noop","message":"..."}
+// (see handleLock). A refusal answers {"error":"<what was wrong>"} with 400 (invalid), 401
+// (no valid token), 403 (denied), 404 (not found), 409 (conflict; for a release the body
+// also has "AlreadyExistsDifferent":{}), 413 (body too large) or 415 (wrong content type).
+// Anything else answers 500 {"error":"internal error (ref 1a2b3c4d)"} and is logged once
+// with that ref. An unknown path answers 404 and a wrong method 405 with an Allow header,
+// both as JSON.
 type Server struct {
+	handler      Handler // nil when only Options.Releases was given
 	releases     Releaser
 	log          *slog.Logger
 	ready        func(context.Context) error
 	maxBytes     int64
 	authenticate authenticator
 	metrics      *metrics
-	routes       map[string]route
+	routes       []route
 }
 
-// route is one path of the API.
-type route struct {
-	methods []string
-	handler http.HandlerFunc
-	// public routes skip the authenticate step: probes and metrics act on nothing.
-	public bool
-}
-
-// New returns a Server. It panics if opts.Releases is nil.
+// New returns a Server. It panics if neither opts.Handler nor opts.Releases is set, or if
+// a token has no name or secret, or two tokens share a name or a secret: the configuration
+// is validated before it gets here.
 func New(opts Options) *Server {
-	if opts.Releases == nil {
-		panic("api: Options.Releases is nil")
+	s := &Server{handler: opts.Handler, releases: opts.Handler}
+	if s.handler == nil {
+		s.releases = opts.Releases
+		s.handler, _ = opts.Releases.(Handler)
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if s.releases == nil {
+		panic("api: Options.Handler is nil")
 	}
-	s := &Server{
-		releases:     opts.Releases,
-		log:          log,
-		ready:        opts.Ready,
-		maxBytes:     opts.MaxRequestBytes,
-		authenticate: anonymous,
+	s.log = opts.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.ready = opts.Ready
+	s.maxBytes = opts.MaxRequestBytes
 	if s.maxBytes <= 0 {
 		s.maxBytes = DefaultMaxRequestBytes
 	}
-	s.metrics = newMetrics(opts.Metrics, log)
-	s.routes = map[string]route{
-		"/api/release": {methods: []string{http.MethodPost}, handler: s.handleRelease},
-		"/release":     {methods: []string{http.MethodPost}, handler: s.handleRelease},
-		"/healthz":     {methods: []string{http.MethodGet, http.MethodHead}, handler: s.handleHealth, public: true},
-		"/readyz":      {methods: []string{http.MethodGet, http.MethodHead}, handler: s.handleReady, public: true},
-		"/metrics":     {methods: []string{http.MethodGet, http.MethodHead}, handler: s.handleMetrics, public: true},
+	s.authenticate = anonymous
+	if len(opts.Tokens) > 0 {
+		s.authenticate = newTokenSet(opts.Tokens).authenticate
 	}
+	s.metrics = newMetrics(opts.Metrics, s.log)
+	s.routes = s.buildRoutes()
 	return s
-}
-
-// ServeHTTP routes a request, counts it and turns a panic into an internal error.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rt, known := s.routes[r.URL.Path]
-	label := r.URL.Path
-	if !known {
-		label = "unknown" // keeps the metric's label set small whatever clients send
-	}
-	rec := &recorder{ResponseWriter: w}
-	defer func() {
-		s.metrics.countRequest(label, rec.status())
-		if known && isReleaseRoute(r.URL.Path) && allowed(rt.methods, r.Method) {
-			s.metrics.countRelease(releaseOutcome(rec.status()))
-		}
-	}()
-	defer s.recoverPanic(rec, r)
-
-	switch {
-	case !known:
-		writeJSON(rec, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no such endpoint: %s", r.URL.Path)})
-	case !allowed(rt.methods, r.Method):
-		rec.Header().Set("Allow", strings.Join(rt.methods, ", "))
-		writeJSON(rec, http.StatusMethodNotAllowed, errorBody{
-			Error: fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(rt.methods, " or ")),
-		})
-	case rt.public:
-		rt.handler(rec, r)
-	default:
-		s.authenticated(rt.handler).ServeHTTP(rec, r)
-	}
-}
-
-func allowed(methods []string, m string) bool {
-	for _, x := range methods {
-		if x == m {
-			return true
-		}
-	}
-	return false
 }
 
 // Run serves on listen until ctx ends, then shuts down gracefully.
@@ -217,13 +200,34 @@ type errorBody struct {
 }
 
 // statusError is a refusal that has its own HTTP status and is not a domain error:
-// a body that is too large or is not a multipart form.
+// a missing token, a body that is too large or of the wrong content type.
 type statusError struct {
 	status int
 	msg    string
 }
 
 func (e *statusError) Error() string { return e.msg }
+
+// kindStatus maps the kinds of user errors to HTTP statuses.
+var kindStatus = []struct {
+	kind   error
+	status int
+}{
+	{deploy.ErrInvalid, http.StatusBadRequest},
+	{deploy.ErrConflict, http.StatusConflict},
+	{deploy.ErrDenied, http.StatusForbidden},
+	{deploy.ErrNotFound, http.StatusNotFound},
+}
+
+// kindOf returns the HTTP status of a user error's kind.
+func kindOf(err error) (int, bool) {
+	for _, k := range kindStatus {
+		if errors.Is(err, k.kind) {
+			return k.status, true
+		}
+	}
+	return 0, false
+}
 
 // classify maps an error to its HTTP status and the text shown to the caller. Only
 // user errors show their own text; the status is 500 for anything else.
@@ -232,23 +236,19 @@ func classify(err error) (int, string) {
 	if errors.As(err, &se) {
 		return se.status, se.msg
 	}
-	for _, k := range []struct {
-		kind   error
-		status int
-	}{
-		{deploy.ErrInvalid, http.StatusBadRequest},
-		{deploy.ErrConflict, http.StatusConflict},
-		{deploy.ErrDenied, http.StatusForbidden},
-		{deploy.ErrNotFound, http.StatusNotFound},
-	} {
-		if errors.Is(err, k.kind) {
-			if msg, ok := deploy.UserMessage(err); ok {
-				return k.status, msg
-			}
-			return k.status, k.kind.Error()
+	status, ok := kindOf(err)
+	if !ok {
+		return http.StatusInternalServerError, ""
+	}
+	if msg, ok := deploy.UserMessage(err); ok {
+		return status, msg
+	}
+	for _, k := range kindStatus {
+		if k.status == status {
+			return status, k.kind.Error()
 		}
 	}
-	return http.StatusInternalServerError, ""
+	return status, ""
 }
 
 // fail answers a request that did not succeed. Internal errors are logged once, with
@@ -256,13 +256,17 @@ func classify(err error) (int, string) {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := classify(err)
 	body := errorBody{Error: msg}
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusInternalServerError:
 		ref := newRef()
 		s.log.Error("internal error", "ref", ref, "method", r.Method, "route", r.URL.Path, "err", err)
 		body.Error = fmt.Sprintf("internal error (ref %s)", ref)
-	}
-	if status == http.StatusConflict && isReleaseRoute(r.URL.Path) {
-		body.AlreadyExistsDifferent = &struct{}{}
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", "Bearer")
+	case http.StatusConflict:
+		if isReleaseRoute(r.URL.Path) {
+			body.AlreadyExistsDifferent = &struct{}{}
+		}
 	}
 	writeJSON(w, status, body)
 }

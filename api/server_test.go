@@ -71,6 +71,8 @@ func TestProbesAndRouting(t *testing.T) {
 			`{"error":"no such endpoint: /api/releases"}` + "\n"}},
 		{"trailing slash is another path", nil, "POST", "/api/release/", answer{404, "", "application/json",
 			`{"error":"no such endpoint: /api/release/"}` + "\n"}},
+		{"locks need a Handler, not a Releaser", nil, "PUT", "/environments/staging/locks/x1", answer{404, "", "application/json",
+			`{"error":"no such endpoint: /environments/staging/locks/x1"}` + "\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

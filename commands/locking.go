@@ -210,9 +210,11 @@ func unknownLock(st deploy.State, id string) error {
 	msg := fmt.Sprintf("no lock, environment or group `%s`", id)
 	if s := suggest(id, ids); s != "" {
 		msg += fmt.Sprintf("; did you mean `%s`?", s)
+	} else {
+		msg += "."
 	}
 	if len(ids) == 0 {
-		msg += " (there are no locks)"
+		msg += " There are no locks."
 	} else {
 		msg += " Lock ids: " + strings.Join(ids, ", ")
 	}

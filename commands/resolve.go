@@ -35,6 +35,8 @@ func (h *Handler) unknownTarget(target string) error {
 	msg := fmt.Sprintf("no environment or group `%s`", target)
 	if s := suggest(target, names); s != "" {
 		msg += fmt.Sprintf("; did you mean `%s`?", s)
+	} else {
+		msg += "."
 	}
 	msg += " Environments: " + joinEnvs(h.envs.Names())
 	var groups []string
@@ -75,9 +77,11 @@ func knownApp(st deploy.State, app deploy.App) error {
 	msg := fmt.Sprintf("no app `%s`", app)
 	if s := suggest(string(app), names); s != "" {
 		msg += fmt.Sprintf("; did you mean `%s`?", s)
+	} else {
+		msg += "."
 	}
 	if len(names) == 0 {
-		msg += " (no app has a release yet)"
+		msg += " No app has a release yet."
 	} else {
 		msg += " Apps: " + strings.Join(names, ", ")
 	}
@@ -103,6 +107,8 @@ func knownTeam(st deploy.State, team deploy.Team) error {
 	msg := fmt.Sprintf("no team `%s`", team)
 	if s := suggest(string(team), names); s != "" {
 		msg += fmt.Sprintf("; did you mean `%s`?", s)
+	} else {
+		msg += "."
 	}
 	if len(names) > 0 {
 		msg += " Teams: " + strings.Join(names, ", ")

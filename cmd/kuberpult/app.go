@@ -113,9 +113,9 @@ func (a *app) apiServer() *api.Server {
 		tokens[i] = api.Token{Name: t.Name, Secret: t.Token}
 	}
 	return api.New(api.Options{
-		Releases: a.handler,
-		Tokens:   tokens,
-		Logger:   a.log,
+		Handler: a.handler,
+		Tokens:  tokens,
+		Logger:  a.log,
 		Ready: func(ctx context.Context) error {
 			_, err := a.db.OutboxLen(ctx)
 			return err
