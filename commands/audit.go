@@ -34,7 +34,7 @@ func (a *action) auditLog(ctx context.Context, c Audit) (Reply, error) {
 		if e.Commit != "" {
 			commit = "commit " + short(e.Commit)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Format("2006-01-02 15:04:05"), e.Via, e.Actor.Display(), e.Outcome, oneLine(e.Command), commit)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Format("2006-01-02 15:04:05"), e.Via, auditActor(e.Actor), e.Outcome, oneLine(e.Command), commit)
 	}
 	_ = tw.Flush()
 	return Reply{Outcome: deploy.OutcomeDone, Text: strings.TrimRight(b.String(), "\n")}, nil
@@ -46,4 +46,13 @@ func oneLine(s string) string {
 		return s[:77] + "..."
 	}
 	return s
+}
+
+// auditActor shows who acted; for an API client also the token it used, since its name
+// comes from request headers.
+func auditActor(a deploy.Actor) string {
+	if a.Kind == deploy.ActorAPI && a.ID != "" && a.ID != a.Display() {
+		return a.Display() + " (" + a.ID + ")"
+	}
+	return a.Display()
 }
