@@ -174,10 +174,8 @@ func (a *action) auditEntry(rep Reply) deploy.AuditEntry {
 }
 
 func (h *Handler) audit(ctx context.Context, r Request, rep Reply, env deploy.Env, app deploy.App) {
-	e := deploy.AuditEntry{
-		Time: h.now().UTC(), Actor: r.Actor, Via: r.Via, Command: r.Text,
-		Env: env, App: app, Outcome: rep.Outcome, Detail: rep.Text,
-	}
+	a := action{h: h, req: r, now: h.now().UTC(), env: env, app: app}
+	e := a.auditEntry(rep)
 	if err := h.store.Audit(ctx, e); err != nil {
 		h.log.Error("audit failed", "actor", r.Actor.Display(), "cmd", r.Text, "err", err)
 	}

@@ -198,27 +198,11 @@ func lockSummary(st deploy.State, envs []deploy.Env) string {
 }
 
 func unknownLock(st deploy.State, id string) error {
-	seen := map[string]bool{}
-	var ids []string
+	ids := make([]string, 0, len(st.Locks))
 	for _, l := range st.Locks {
-		if !seen[l.ID] {
-			seen[l.ID] = true
-			ids = append(ids, l.ID)
-		}
+		ids = append(ids, l.ID)
 	}
-	sort.Strings(ids)
-	msg := fmt.Sprintf("no lock, environment or group `%s`", id)
-	if s := suggest(id, ids); s != "" {
-		msg += fmt.Sprintf("; did you mean `%s`?", s)
-	} else {
-		msg += "."
-	}
-	if len(ids) == 0 {
-		msg += " There are no locks."
-	} else {
-		msg += " Lock ids: " + strings.Join(ids, ", ")
-	}
-	return deploy.NotFoundf("%s", msg)
+	return unknown("lock, environment or group", id, ids, "Lock ids", "There are no locks.")
 }
 
 func withoutLocks(all, remove []deploy.Lock) []deploy.Lock {

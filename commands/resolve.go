@@ -73,47 +73,50 @@ func knownApp(st deploy.State, app deploy.App) error {
 	for a := range st.Apps {
 		names = append(names, string(a))
 	}
-	sort.Strings(names)
-	msg := fmt.Sprintf("no app `%s`", app)
-	if s := suggest(string(app), names); s != "" {
-		msg += fmt.Sprintf("; did you mean `%s`?", s)
-	} else {
-		msg += "."
-	}
-	if len(names) == 0 {
-		msg += " No app has a release yet."
-	} else {
-		msg += " Apps: " + strings.Join(names, ", ")
-	}
-	return deploy.NotFoundf("%s", msg)
+	return unknown("app", string(app), names, "Apps", "No app has a release yet.")
 }
 
 // knownTeam checks that some app belongs to team.
 func knownTeam(st deploy.State, team deploy.Team) error {
-	seen := map[string]bool{}
+	var names []string
 	for _, info := range st.Apps {
+		if info.Team == team {
+			return nil
+		}
 		if info.Team != "" {
-			seen[string(info.Team)] = true
+			names = append(names, string(info.Team))
 		}
 	}
-	if seen[string(team)] {
-		return nil
-	}
-	names := make([]string, 0, len(seen))
-	for t := range seen {
-		names = append(names, t)
-	}
-	sort.Strings(names)
-	msg := fmt.Sprintf("no team `%s`", team)
-	if s := suggest(string(team), names); s != "" {
+	return unknown("team", string(team), names, "Teams", "No app has a team yet.")
+}
+
+// unknown is the not-found error for a name: "no app `chekout`; did you mean `checkout`?
+// Apps: catalog, checkout", or the none text when there is nothing to choose from.
+func unknown(what, name string, choices []string, label, none string) error {
+	choices = uniqueSorted(choices)
+	msg := fmt.Sprintf("no %s `%s`", what, name)
+	if s := suggest(name, choices); s != "" {
 		msg += fmt.Sprintf("; did you mean `%s`?", s)
 	} else {
 		msg += "."
 	}
-	if len(names) > 0 {
-		msg += " Teams: " + strings.Join(names, ", ")
+	if len(choices) == 0 {
+		msg += " " + none
+	} else {
+		msg += " " + label + ": " + strings.Join(choices, ", ")
 	}
 	return deploy.NotFoundf("%s", msg)
+}
+
+func uniqueSorted(ss []string) []string {
+	sort.Strings(ss)
+	out := ss[:0]
+	for i, s := range ss {
+		if i == 0 || s != ss[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func joinEnvs(es []deploy.Env) string {
