@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -19,7 +20,7 @@ func (a *action) auditLog(ctx context.Context, c Audit) (Reply, error) {
 		}
 		f.Since = a.now.Add(-d)
 	}
-	entries, err := a.h.store.AuditLog(ctx, f)
+	entries, err := a.auditEntries(ctx, f)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -55,4 +56,35 @@ func auditActor(a deploy.Actor) string {
 		return a.Display() + " (" + a.ID + ")"
 	}
 	return a.Display()
+}
+
+// auditEntries reads the audit log. Entries record the target as it was typed, so an
+// environment filter also matches commands naming its group, and a group filter commands
+// naming one of its environments.
+func (a *action) auditEntries(ctx context.Context, f deploy.AuditFilter) ([]deploy.AuditEntry, error) {
+	if f.Env == "" {
+		return a.h.store.AuditLog(ctx, f)
+	}
+	targets := []deploy.Env{f.Env}
+	if _, isEnv := a.h.envs[f.Env]; isEnv {
+		if g := a.h.envs.GroupOf(f.Env); deploy.Env(g) != f.Env {
+			targets = append(targets, deploy.Env(g))
+		}
+	} else {
+		targets = append(targets, a.h.envs.Members(deploy.Group(f.Env))...)
+	}
+	var all []deploy.AuditEntry
+	for _, t := range targets {
+		f.Env = t
+		es, err := a.h.store.AuditLog(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, es...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ID > all[j].ID })
+	if f.Limit > 0 && len(all) > f.Limit {
+		all = all[:f.Limit]
+	}
+	return all, nil
 }

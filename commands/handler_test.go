@@ -501,7 +501,7 @@ func TestTranscript(t *testing.T) {
 		`lock production "peak hours" --for 2h`, "deploy payments to production",
 		"deploy payments to production --force", "locks", "status checkout", "history checkout",
 		"unlock production", "rollback checkout on production-de", "history checkout on production-de",
-		"status", "audit --since 10m --env production-de",
+		"status", "audit --since 20m --env production-de",
 	}
 	var b strings.Builder
 	for _, line := range script {
