@@ -282,7 +282,7 @@ func TestLockHoldsAutoDeployAndUnlockNeverDeploys(t *testing.T) {
 	if got := f.versions("checkout")["development"]; got != 1 {
 		t.Errorf("development runs %d, want 1 (held)", got)
 	}
-	if rep := f.mustExec("status"); !strings.Contains(rep.Text, "⏸ checkout 2 on development") {
+	if rep := f.mustExec("status"); !strings.Contains(rep.Text, "✋ checkout 2 on development") {
 		t.Errorf("status does not show the held deployment:\n%s", rep.Text)
 	}
 	rep := f.mustExec("unlock development")

@@ -27,19 +27,18 @@ func (a *action) status(ctx context.Context, c Status) (Reply, error) {
 	}
 	envs := a.h.envs.Names()
 	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "app\tteam\t%s\n", strings.Join(envStrings(envs), "\t"))
+	rows := [][]string{append([]string{"app", "team"}, envStrings(envs)...)}
 	for _, app := range sortedApps(st) {
-		fmt.Fprintf(tw, "%s\t%s", app, orDash(string(st.TeamOf(app))))
+		row := []string{string(app), orDash(string(st.TeamOf(app)))}
 		for _, env := range envs {
-			fmt.Fprintf(tw, "\t%s", cell(st, env, app))
+			row = append(row, cell(st, env, app))
 		}
-		fmt.Fprintln(tw)
+		rows = append(rows, row)
 	}
-	_ = tw.Flush()
-	b.WriteString("🔒 locked  ⏸ held auto-deploy  ⏳ not yet in the env repo")
+	writeTable(&b, rows)
+	b.WriteString("🔒 locked  ✋ held auto-deploy  ⏳ not yet in the env repo")
 	for _, h := range st.Held {
-		fmt.Fprintf(&b, "\n⏸ %s %s on %s: %s", h.App, h.Version, h.Env, h.Reason)
+		fmt.Fprintf(&b, "\n✋ %s %s on %s: %s", h.App, h.Version, h.Env, h.Reason)
 	}
 	return Reply{Outcome: deploy.OutcomeDone, Text: b.String()}, nil
 }
@@ -57,7 +56,7 @@ func cell(st deploy.State, env deploy.Env, app deploy.App) string {
 		s += "🔒"
 	}
 	if h, ok := st.HeldOn(env, app); ok {
-		s += fmt.Sprintf("⏸%s", h.Version)
+		s += fmt.Sprintf("✋%s", h.Version)
 	}
 	return s
 }
@@ -81,7 +80,7 @@ func (a *action) appStatus(st deploy.State, app deploy.App) string {
 			b.WriteString(lockLines(ls, a.now) + "\n")
 		}
 		if h, ok := st.HeldOn(env, app); ok {
-			fmt.Fprintf(&b, "  ⏸ %s held on %s, %s: %s\n", h.Version, env, ago(a.now, h.Time), h.Reason)
+			fmt.Fprintf(&b, "  ✋ %s held on %s, %s: %s\n", h.Version, env, ago(a.now, h.Time), h.Reason)
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
