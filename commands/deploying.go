@@ -17,7 +17,7 @@ func (a *action) deploy(ctx context.Context, c Deploy) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	st, err := a.h.store.State(ctx)
+	st, err := a.h.store.StateOf(ctx, envs)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -90,7 +90,7 @@ func (a *action) rollback(ctx context.Context, c Rollback) (Reply, error) {
 	if err := a.h.singleEnv(c.Env); err != nil {
 		return Reply{}, err
 	}
-	st, err := a.h.store.State(ctx)
+	st, err := a.h.store.StateOf(ctx, []deploy.Env{c.Env})
 	if err != nil {
 		return Reply{}, err
 	}

@@ -17,6 +17,8 @@ import (
 // Store is what the Handler needs of the state store. Each method is one transaction.
 type Store interface {
 	State(ctx context.Context) (deploy.State, error)
+	// StateOf is State with the deployments and held attempts of envs only.
+	StateOf(ctx context.Context, envs []deploy.Env) (deploy.State, error)
 	Release(ctx context.Context, app deploy.App, v deploy.Version) (deploy.Release, error)
 	Releases(ctx context.Context, app deploy.App) ([]deploy.Release, error)
 	History(ctx context.Context, app deploy.App, env deploy.Env, limit int) ([]deploy.Deployment, error)

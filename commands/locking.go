@@ -22,7 +22,7 @@ func (a *action) lock(ctx context.Context, c Lock) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	st, err := a.h.store.State(ctx)
+	st, err := a.h.store.StateOf(ctx, envs)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -151,7 +151,7 @@ func (a *action) locks(ctx context.Context, c Locks) (Reply, error) {
 			return Reply{}, err
 		}
 	}
-	st, err := a.h.store.State(ctx)
+	st, err := a.h.store.StateOf(ctx, nil)
 	if err != nil {
 		return Reply{}, err
 	}

@@ -70,7 +70,13 @@ func (a *action) createRelease(ctx context.Context, req ReleaseRequest) (Release
 		return ReleaseResult{}, Reply{}, err
 	}
 	a.app = rel.App
-	st, err := a.h.store.State(ctx)
+	var latest []deploy.Env // the environments an auto-deploy may touch
+	for _, env := range a.h.envs.Names() {
+		if _, ok := rel.Manifests[env]; ok && a.h.envs.IsLatest(env) {
+			latest = append(latest, env)
+		}
+	}
+	st, err := a.h.store.StateOf(ctx, latest)
 	if err != nil {
 		return ReleaseResult{}, Reply{}, err
 	}

@@ -136,7 +136,7 @@ func countLocks(st deploy.State, env deploy.Env) int {
 
 func (a *action) history(ctx context.Context, c History) (Reply, error) {
 	a.app, a.env = c.App, c.Env
-	st, err := a.h.store.State(ctx)
+	st, err := a.h.store.StateOf(ctx, nil)
 	if err != nil {
 		return Reply{}, err
 	}

@@ -5,13 +5,23 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"kuberpult/deploy"
 )
 
 // State returns a consistent snapshot: every app with its team and newest version, the
 // current deployments, the locks in force and the held attempts.
-func (db *DB) State(ctx context.Context) (deploy.State, error) {
+func (db *DB) State(ctx context.Context) (deploy.State, error) { return db.state(ctx, nil, true) }
+
+// StateOf is State with the deployments and held attempts of the given environments only
+// (none for an empty list): an action needs those of the environments it touches, which in
+// a large installation is much less than all of them.
+func (db *DB) StateOf(ctx context.Context, envs []deploy.Env) (deploy.State, error) {
+	return db.state(ctx, envs, false)
+}
+
+func (db *DB) state(ctx context.Context, envs []deploy.Env, all bool) (deploy.State, error) {
 	st := deploy.State{
 		Apps:        map[deploy.App]deploy.AppInfo{},
 		Deployments: map[deploy.Env]map[deploy.App]deploy.Deployment{},
@@ -20,7 +30,8 @@ func (db *DB) State(ctx context.Context) (deploy.State, error) {
 		if err := readApps(ctx, tx, st.Apps); err != nil {
 			return err
 		}
-		ds, err := queryDeployments(ctx, tx, `FROM deployments d LEFT JOIN outbox o ON o.id = d.outbox_id ORDER BY d.env, d.app`)
+		where, vals := envFilter("d.env", envs, all)
+		ds, err := queryDeployments(ctx, tx, `FROM deployments d LEFT JOIN outbox o ON o.id = d.outbox_id`+where+` ORDER BY d.env, d.app`, vals...)
 		if err != nil {
 			return fmt.Errorf("deployments: %w", err)
 		}
@@ -38,7 +49,7 @@ func (db *DB) State(ctx context.Context) (deploy.State, error) {
 			st.Locks = append(st.Locks, r.Lock)
 		}
 		deploy.SortLocks(st.Locks)
-		st.Held, err = readHeld(ctx, tx)
+		st.Held, err = readHeld(ctx, tx, envs, all)
 		return err
 	})
 	if err != nil {
@@ -90,9 +101,26 @@ func readApps(ctx context.Context, tx *sql.Tx, apps map[deploy.App]deploy.AppInf
 	return nil
 }
 
-func readHeld(ctx context.Context, tx *sql.Tx) ([]deploy.Held, error) {
+// envFilter is a WHERE clause selecting rows of the given environments, or all rows.
+func envFilter(col string, envs []deploy.Env, all bool) (string, []any) {
+	if all {
+		return "", nil
+	}
+	if len(envs) == 0 {
+		return " WHERE 0", nil
+	}
+	marks := make([]string, len(envs))
+	vals := make([]any, len(envs))
+	for i, e := range envs {
+		marks[i], vals[i] = "?", string(e)
+	}
+	return " WHERE " + col + " IN (" + strings.Join(marks, ", ") + ")", vals
+}
+
+func readHeld(ctx context.Context, tx *sql.Tx, envs []deploy.Env, all bool) ([]deploy.Held, error) {
+	where, vals := envFilter("env", envs, all)
 	rows, err := tx.QueryContext(ctx, `SELECT env, app, version, how, reason, lock_ids, held_at
-		FROM held ORDER BY env, app`)
+		FROM held`+where+` ORDER BY env, app`, vals...)
 	if err != nil {
 		return nil, fmt.Errorf("held: %w", err)
 	}
