@@ -26,6 +26,7 @@ func testStore(t *testing.T, open func(t *testing.T) *DB) {
 		{"outbox order limit and errors", testOutboxOrder},
 		{"audit log filters", testAuditLog},
 		{"state snapshot", testState},
+		{"state of some environments", testStateOf},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -251,5 +252,46 @@ func testLocks(t *testing.T, db *DB) {
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("LockHistory(%q, %d) (-want +got):\n%s", tc.env, tc.limit, diff)
 		}
+	}
+}
+
+func testStateOf(t *testing.T, db *DB) {
+	ctx := context.Background()
+	mustApply(t, db, deploy.Change{
+		Releases: []deploy.Release{release("checkout", 1, "shop", nil)},
+		Deployments: []deploy.Deployment{deployment("development", "checkout", 1, 1),
+			deployment("staging", "checkout", 1, 1), deployment("production", "checkout", 1, 1)},
+		Held: []deploy.Held{{Env: "staging", App: "checkout", Version: 2, How: deploy.HowAuto, Reason: "held", Time: at(2)},
+			{Env: "production", App: "checkout", Version: 2, How: deploy.HowAuto, Reason: "held", Time: at(2)}},
+		CreateLocks: []deploy.Lock{lock(deploy.LockEnv, "freeze", "production", 1)},
+		Audit:       audit("setup", 1),
+	})
+	all := mustState(t, db)
+	for _, tt := range []struct {
+		name string
+		envs []deploy.Env
+		want []deploy.Env
+	}{
+		{"one", []deploy.Env{"staging"}, []deploy.Env{"staging"}},
+		{"two", []deploy.Env{"development", "production"}, []deploy.Env{"development", "production"}},
+		{"none", nil, nil},
+		{"unknown", []deploy.Env{"qa"}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.StateOf(ctx, tt.envs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := deploy.State{Apps: all.Apps, Deployments: map[deploy.Env]map[deploy.App]deploy.Deployment{}, Locks: all.Locks}
+			for _, e := range tt.want {
+				want.Deployments[e] = all.Deployments[e]
+				if h, ok := all.HeldOn(e, "checkout"); ok {
+					want.Held = append(want.Held, h)
+				}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("StateOf(%v) (-want +got):\n%s", tt.envs, diff)
+			}
+		})
 	}
 }
