@@ -238,7 +238,7 @@ func TestNewRefusesBadTokens(t *testing.T) {
 					t.Errorf("panic shows a secret")
 				}
 			}()
-			New(Options{Releases: &recordingReleaser{}, Tokens: tt.tokens, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			New(Options{Handler: &recordingReleaser{}, Tokens: tt.tokens, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		})
 	}
 }

@@ -186,8 +186,10 @@ type releaseCall struct {
 	Req   commands.ReleaseRequest
 }
 
-// recordingReleaser records what it is given and answers with a configured result or error.
+// recordingReleaser records the releases it is given and answers with a configured result
+// or error. It serves the release endpoints only: the rest of Handler is left nil.
 type recordingReleaser struct {
+	Handler
 	mu     sync.Mutex
 	calls  []releaseCall
 	result commands.ReleaseResult

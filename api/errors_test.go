@@ -77,7 +77,7 @@ func TestReleaseRefusesMalformedRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rel := &recordingReleaser{result: created()}
-			srv := startServer(t, Options{Releases: rel, MaxRequestBytes: 4 << 10})
+			srv := startServer(t, Options{Handler: rel, MaxRequestBytes: 4 << 10})
 			ct, body := tt.body()
 			status, h, got := post(t, srv, "/api/release", tt.header, ct, body)
 			if status != tt.wantStatus {
@@ -96,7 +96,7 @@ func TestReleaseRefusesMalformedRequests(t *testing.T) {
 // TestReleaseTooLargeStreamed sends a body without Content-Length, so the limit is found
 // while reading.
 func TestReleaseTooLargeStreamed(t *testing.T) {
-	srv := startServer(t, Options{Releases: &recordingReleaser{}, MaxRequestBytes: 1 << 10})
+	srv := startServer(t, Options{Handler: &recordingReleaser{}, MaxRequestBytes: 1 << 10})
 	ct, body := buildForm([]formPart{field("application", "checkout"), field("version", "1"),
 		filePart("manifests[development]", "d", strings.Repeat("x", 64<<10))})
 	req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/release", struct{ *bytes.Reader }{bytes.NewReader(body)})
@@ -137,7 +137,7 @@ func TestReleaseStatusMapping(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := startServer(t, Options{Releases: &recordingReleaser{err: tt.err}})
+			srv := startServer(t, Options{Handler: &recordingReleaser{err: tt.err}})
 			ct, body := buildForm(cliRelease{Application: "checkout", Version: ptr(uint64(42)),
 				Manifests: map[string]string{"development": "kind: Deployment\n"}}.parts())
 			status, h, got := post(t, srv, "/api/release", nil, ct, body)
@@ -167,7 +167,7 @@ func TestReleaseInternalErrorHidesCause(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs syncBuffer
-			srv := startServer(t, Options{Releases: tt.rel, Logger: newJSONLogger(&logs)})
+			srv := startServer(t, Options{Handler: tt.rel, Logger: newJSONLogger(&logs)})
 			ct, body := buildForm(cliRelease{Application: "checkout", Version: ptr(uint64(42)),
 				Manifests: map[string]string{"development": "SECRET-MANIFEST"}}.parts())
 			h := http.Header{"Authorization": {"Bearer SECRET-TOKEN"}}

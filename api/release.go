@@ -65,7 +65,7 @@ func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	res, err := s.releases.CreateRelease(r.Context(), actor, deploy.ViaAPI, req)
+	res, err := s.handler.CreateRelease(r.Context(), actor, deploy.ViaAPI, req)
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("create release: %w", err))
 		return

@@ -93,7 +93,7 @@ func TestReleaseDecodesKuberpultClients(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rel := &recordingReleaser{result: created()}
-			srv := startServer(t, Options{Releases: rel})
+			srv := startServer(t, Options{Handler: rel})
 			ct, body := buildForm(tt.parts)
 			status, _, _ := post(t, srv, tt.path, tt.header, ct, body)
 			if status != http.StatusCreated {
@@ -138,7 +138,7 @@ func TestReleaseAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := startServer(t, Options{Releases: &recordingReleaser{result: tt.result}})
+			srv := startServer(t, Options{Handler: &recordingReleaser{result: tt.result}})
 			ct, body := buildForm(cliRelease{Application: "checkout", Version: ptr(uint64(42)),
 				Manifests: map[string]string{"development": "kind: Deployment\n"}}.parts())
 			status, h, got := post(t, srv, tt.path, nil, ct, body)

@@ -78,9 +78,6 @@ func (s *Server) buildRoutes() []route {
 		publicRoute("/readyz", s.handleReady),
 		publicRoute("/metrics", s.handleMetrics),
 	}
-	if s.handler == nil {
-		return rs
-	}
 	for _, prefix := range []string{"", "/api"} {
 		rs = append(rs,
 			newRoute(prefix+"/environments/{env}/locks/{lock}", putDelete, s.handleLock(envLock)),

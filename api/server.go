@@ -26,15 +26,11 @@ const shutdownTimeout = 15 * time.Second
 // readyTimeout bounds one readiness check.
 const readyTimeout = 5 * time.Second
 
-// Releaser creates releases.
-type Releaser interface {
-	CreateRelease(ctx context.Context, actor deploy.Actor, via deploy.Via, req commands.ReleaseRequest) (commands.ReleaseResult, error)
-}
-
 // Handler is everything the API asks of the command handler; *commands.Handler implements
 // it. The handler checks permissions itself: the API authenticates, decodes and maps.
 type Handler interface {
-	Releaser
+	// CreateRelease stores a release from CI and auto-deploys it.
+	CreateRelease(ctx context.Context, actor deploy.Actor, via deploy.Via, req commands.ReleaseRequest) (commands.ReleaseResult, error)
 	// Run executes a command (a lock or unlock) for the request's actor.
 	Run(ctx context.Context, r commands.Request, cmd commands.Command) commands.Reply
 	// State is a snapshot of apps, deployments, locks and held deployments.
@@ -47,12 +43,8 @@ type Handler interface {
 
 // Options configure a Server.
 type Options struct {
-	// Handler serves every endpoint; required unless Releases is set.
+	// Handler serves every endpoint; required.
 	Handler Handler
-	// Releases is the older way to give the handler, for the release endpoints alone. When
-	// Handler is nil, Releases is used, and serves every endpoint if it is a Handler;
-	// otherwise the lock and read endpoints answer 404.
-	Releases Releaser
 	// Tokens are the API tokens. Without any, every caller acts as an anonymous API client;
 	// with some, every endpoint but the probes and metrics needs one of them.
 	Tokens []Token
@@ -93,8 +85,7 @@ type Options struct {
 // with that ref. An unknown path answers 404 and a wrong method 405 with an Allow header,
 // both as JSON.
 type Server struct {
-	handler      Handler // nil when only Options.Releases was given
-	releases     Releaser
+	handler      Handler
 	log          *slog.Logger
 	ready        func(context.Context) error
 	maxBytes     int64
@@ -103,16 +94,12 @@ type Server struct {
 	routes       []route
 }
 
-// New returns a Server. It panics if neither opts.Handler nor opts.Releases is set, or if
+// New returns a Server. It panics if opts.Handler is nil, or if
 // a token has no name or secret, or two tokens share a name or a secret: the configuration
 // is validated before it gets here.
 func New(opts Options) *Server {
-	s := &Server{handler: opts.Handler, releases: opts.Handler}
+	s := &Server{handler: opts.Handler}
 	if s.handler == nil {
-		s.releases = opts.Releases
-		s.handler, _ = opts.Releases.(Handler)
-	}
-	if s.releases == nil {
 		panic("api: Options.Handler is nil")
 	}
 	s.log = opts.Logger

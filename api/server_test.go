@@ -71,12 +71,10 @@ func TestProbesAndRouting(t *testing.T) {
 			`{"error":"no such endpoint: /api/releases"}` + "\n"}},
 		{"trailing slash is another path", nil, "POST", "/api/release/", answer{404, "", "application/json",
 			`{"error":"no such endpoint: /api/release/"}` + "\n"}},
-		{"locks need a Handler, not a Releaser", nil, "PUT", "/environments/staging/locks/x1", answer{404, "", "application/json",
-			`{"error":"no such endpoint: /environments/staging/locks/x1"}` + "\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := startServer(t, Options{Releases: &recordingReleaser{}, Ready: tt.ready})
+			srv := startServer(t, Options{Handler: &recordingReleaser{}, Ready: tt.ready})
 			status, h, body := get(t, srv, tt.method, srv.URL+tt.path)
 			got := answer{status, h.Get("Allow"), h.Get("Content-Type"), body}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
@@ -135,8 +133,8 @@ func parseExposition(t *testing.T, text string) exposition {
 func TestMetrics(t *testing.T) {
 	var logs bytes.Buffer
 	srv := startServer(t, Options{
-		Releases: &recordingReleaser{result: created()},
-		Logger:   newJSONLogger(&logs),
+		Handler: &recordingReleaser{result: created()},
+		Logger:  newJSONLogger(&logs),
 		Metrics: []MetricFunc{
 			{Name: "kuberpult_outbox_pending", Help: "Env-repo changes waiting to be pushed.", Value: func() float64 { return 3 }},
 			{Name: "kuberpult_git_last_push_seconds", Help: "Time of the last push.\nUnix seconds.", Type: "gauge", Value: func() float64 { return 1.7e9 }},
@@ -215,7 +213,7 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- New(Options{Releases: rel}).Serve(ctx, ln) }()
+	go func() { served <- New(Options{Handler: rel}).Serve(ctx, ln) }()
 
 	url := "http://" + ln.Addr().String()
 	ct, body := buildForm(cliRelease{Application: "checkout", Version: ptr(uint64(42)),
@@ -245,7 +243,7 @@ func TestServeShutsDownGracefully(t *testing.T) {
 }
 
 func TestRun(t *testing.T) {
-	s := New(Options{Releases: &recordingReleaser{}})
+	s := New(Options{Handler: &recordingReleaser{}})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := s.Run(ctx, "127.0.0.1:0"); err != nil {
@@ -257,7 +255,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestNewDefaults(t *testing.T) {
-	s := New(Options{Releases: &recordingReleaser{}})
+	s := New(Options{Handler: &recordingReleaser{}})
 	if s.maxBytes != 32<<20 {
 		t.Errorf("default body limit = %d, want 32 MiB", s.maxBytes)
 	}
