@@ -55,7 +55,7 @@ func newRemote(opts Options) (*remote, error) {
 	}
 	ep, err := transport.NewEndpoint(u)
 	if err != nil {
-		return nil, fmt.Errorf("git url %s: %w", redact(opts.URL), err)
+		return nil, fmt.Errorf("git url %s: %w", RedactURL(opts.URL), err)
 	}
 	r := &remote{url: u, ep: ep, ref: plumbing.NewBranchReferenceName(opts.Branch)}
 	switch ep.Protocol {
@@ -74,11 +74,11 @@ func newRemote(opts Options) (*remote, error) {
 			r.auth, err = gitssh.NewSSHAgentAuth(user)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("ssh auth for %s: %w", redact(opts.URL), err)
+			return nil, fmt.Errorf("ssh auth for %s: %w", RedactURL(opts.URL), err)
 		}
 	}
 	if r.client, err = client.NewClient(ep); err != nil {
-		return nil, fmt.Errorf("git url %s: %w", redact(opts.URL), err)
+		return nil, fmt.Errorf("git url %s: %w", RedactURL(opts.URL), err)
 	}
 	return r, nil
 }
@@ -184,8 +184,8 @@ func short(h plumbing.Hash) string {
 	return h.String()[:12]
 }
 
-// redact returns u without user information, so that no token is ever logged.
-func redact(u string) string {
+// RedactURL returns u without user information, so that no credential is ever logged.
+func RedactURL(u string) string {
 	p, err := url.Parse(u)
 	if err != nil || p.User == nil {
 		return u

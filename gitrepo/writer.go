@@ -118,7 +118,7 @@ func Open(ctx context.Context, opts Options) (*Writer, error) {
 	}
 	w.remote = r
 	if err := w.refetch(ctx); err != nil {
-		return nil, fmt.Errorf("open env repo %s: %w", redact(opts.URL), err)
+		return nil, fmt.Errorf("open env repo %s: %w", RedactURL(opts.URL), err)
 	}
 	return w, nil
 }

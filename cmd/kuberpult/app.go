@@ -92,7 +92,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		srv := a.apiServer()
 		g.Go(func() error { return srv.Run(ctx, cfg.API.Listen) })
 	}
-	log.Info("kuberpult started", "api", cfg.API.Listen, "git", redactURL(cfg.Git.URL), "environments", len(cfg.Environments))
+	log.Info("kuberpult started", "api", cfg.API.Listen, "git", gitrepo.RedactURL(cfg.Git.URL), "environments", len(cfg.Environments))
 	err = g.Wait()
 	// Push what was accepted before stopping, with a bounded grace period.
 	flushCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 
@@ -124,14 +123,4 @@ spec:
         - name: %[1]s
           image: registry.example.com/%[1]s:1.%[3]d.0
 `, app, env, v)
-}
-
-// redactURL drops credentials from a URL before it is logged.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	u.User = nil
-	return u.String()
 }
