@@ -64,7 +64,8 @@ func (a *action) deploy(ctx context.Context, c Deploy) (Reply, error) {
 	}
 
 	how := deploy.HowManual
-	change := a.deployChange(st, rel, todo, how, c.Reason, "deploy")
+	change := a.deployChange(st, rel, todo, how, a.req.Actor, c.Reason,
+		fmt.Sprintf("deploy %s %s to %s", rel.App, rel.Version, joinEnvs(todo)))
 	var text strings.Builder
 	if len(todo) > 0 {
 		fmt.Fprintf(&text, "✅ Deployed %s %s to %s.", c.App, rel.Label(), wasList(st, c.App, todo))
@@ -137,7 +138,8 @@ func (a *action) rollback(ctx context.Context, c Rollback) (Reply, error) {
 	if c.Reason != "" {
 		msg += ": " + c.Reason
 	}
-	change := a.deployChange(st, rel, []deploy.Env{c.Env}, deploy.HowRollback, c.Reason, "rollback")
+	change := a.deployChange(st, rel, []deploy.Env{c.Env}, deploy.HowRollback, a.req.Actor, c.Reason,
+		fmt.Sprintf("rollback %s to %s on %s", rel.App, rel.Version, c.Env))
 	id := a.h.newID()
 	change.CreateLocks = []deploy.Lock{a.newLock(deploy.LockApp, id, c.Env, c.App, "", msg, "")}
 	text := fmt.Sprintf("⏪ Rolled %s on %s back from %s to %s.\n🔒 Locked %s on %s so automation does not undo it: %q (lock `%s`). Unlock with `unlock %s`.",
@@ -177,8 +179,9 @@ func hasManifests(rel deploy.Release, envs []deploy.Env) error {
 		rel.Label(), rel.App, joinEnvs(missing), joinEnvs(have))
 }
 
-// deployChange builds the deployments of rel to envs and the env-repo commit carrying them.
-func (a *action) deployChange(st deploy.State, rel deploy.Release, envs []deploy.Env, how deploy.How, reason, verb string) deploy.Change {
+// deployChange builds the deployments of rel to envs, made by actor, and the env-repo
+// commit carrying them, with subject as the first line of its message.
+func (a *action) deployChange(st deploy.State, rel deploy.Release, envs []deploy.Env, how deploy.How, actor deploy.Actor, reason, subject string) deploy.Change {
 	var c deploy.Change
 	team := rel.Team
 	if team == "" {
@@ -186,17 +189,13 @@ func (a *action) deployChange(st deploy.State, rel deploy.Release, envs []deploy
 	}
 	for _, env := range envs {
 		c.Deployments = append(c.Deployments, deploy.Deployment{
-			Env: env, App: rel.App, Version: rel.Version, How: how, Actor: a.req.Actor, Time: a.now, Reason: reason,
+			Env: env, App: rel.App, Version: rel.Version, How: how, Actor: actor, Time: a.now, Reason: reason,
 		})
 	}
 	if len(envs) == 0 {
 		return c
 	}
-	msg := fmt.Sprintf("%s %s %s to %s", verb, rel.App, rel.Version, joinEnvs(envs))
-	if verb == "rollback" {
-		msg = fmt.Sprintf("rollback %s to %s on %s", rel.App, rel.Version, joinEnvs(envs))
-	}
-	c.Repo = &deploy.RepoChange{Message: commitMessage(msg, a.req, reason), Author: a.req.Actor, Time: a.now,
+	c.Repo = &deploy.RepoChange{Message: commitMessage(subject, a.req, reason), Author: actor, Time: a.now,
 		Envs: a.h.envFiles(st, envs, deploy.ArgoApp{App: rel.App, Team: team}, rel)}
 	return c
 }

@@ -156,13 +156,10 @@ func (a *action) autoDeploy(st deploy.State, rel deploy.Release, change *deploy.
 			Reason: fmt.Sprintf("auto-deploy of %s %s to %s held by %s lock `%s` (%q)", rel.App, rel.Version, env, ls[0].Kind, ls[0].ID, ls[0].Message)})
 	}
 	change.Held = held
-	author := rel.CreatedBy
 	if len(deployed) > 0 {
-		dc := a.deployChange(st, rel, deployed, deploy.HowAuto, "new release", "deploy")
-		for i := range dc.Deployments {
-			dc.Deployments[i].Actor = author
-		}
-		dc.Repo.Author = author
+		// Deployed for the person the release names (the author headers), as its commit.
+		dc := a.deployChange(st, rel, deployed, deploy.HowAuto, rel.CreatedBy, "new release",
+			fmt.Sprintf("deploy %s %s to %s", rel.App, rel.Version, joinEnvs(deployed)))
 		change.Deployments, change.Repo = dc.Deployments, dc.Repo
 	}
 	return deployed, held
