@@ -192,17 +192,16 @@ type recordingReleaser struct {
 	Handler
 	mu     sync.Mutex
 	calls  []releaseCall
-	result commands.ReleaseResult
-	err    error
+	result commands.Result
 	panic  any
 	// entered and proceed, when set, let a test hold a call in flight.
 	entered chan struct{}
 	proceed chan struct{}
 }
 
-func (f *recordingReleaser) CreateRelease(_ context.Context, actor deploy.Actor, via deploy.Via, req commands.ReleaseRequest) (commands.ReleaseResult, error) {
+func (f *recordingReleaser) CreateRelease(_ context.Context, r commands.Request, req commands.ReleaseRequest) commands.Result {
 	f.mu.Lock()
-	f.calls = append(f.calls, releaseCall{Actor: actor, Via: via, Req: req})
+	f.calls = append(f.calls, releaseCall{Actor: r.Actor, Via: r.Via, Req: req})
 	f.mu.Unlock()
 	if f.entered != nil {
 		close(f.entered)
@@ -211,7 +210,7 @@ func (f *recordingReleaser) CreateRelease(_ context.Context, actor deploy.Actor,
 	if f.panic != nil {
 		panic(f.panic)
 	}
-	return f.result, f.err
+	return f.result
 }
 
 func (f *recordingReleaser) recorded() []releaseCall {
@@ -221,14 +220,25 @@ func (f *recordingReleaser) recorded() []releaseCall {
 }
 
 // created is a result for checkout 42, deployed to development and held on staging.
-func created() commands.ReleaseResult {
-	return commands.ReleaseResult{
-		Outcome:  commands.ReleaseCreated,
-		Release:  deploy.Release{App: "checkout", Version: 42, DisplayVersion: "v1.4.2"},
-		Deployed: []deploy.Env{"development"},
+func created() commands.Result {
+	rel := deploy.Release{App: "checkout", Version: 42, DisplayVersion: "v1.4.2"}
+	return commands.Result{
+		Verb: "release", Outcome: deploy.OutcomeDone, ActionID: 7, App: "checkout",
+		Release: &commands.ReleaseInfo{Outcome: commands.ReleaseCreated, Release: rel, Deployed: []deploy.Env{"development"}},
 		Held: []deploy.Held{{Env: "staging", App: "checkout", Version: 42,
-			Reason: "held by lock freeze (release freeze)", LockIDs: []string{"freeze"}}},
+			Reason: "held by lock freeze (release freeze)",
+			By:     []deploy.HeldBy{{Kind: deploy.HeldByLock, Lock: &deploy.LockKey{Kind: deploy.LockEnv, ID: "freeze", Env: "staging"}}}}},
 	}
+}
+
+// refused is the result of a refusal with err (a user error).
+func refused(kind commands.ProblemKind, err error) commands.Result {
+	msg, _ := deploy.UserMessage(err)
+	out := deploy.OutcomeInvalid
+	if kind == commands.ProblemDenied {
+		out = deploy.OutcomeDenied
+	}
+	return commands.Result{Verb: "release", Outcome: out, Err: err, Problem: &commands.Problem{Kind: kind, Message: msg}}
 }
 
 // syncBuffer is a log destination the server writes to while a test reads it.

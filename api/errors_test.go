@@ -2,11 +2,14 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +18,7 @@ import (
 
 	"kuberpult/commands"
 	"kuberpult/deploy"
+	"kuberpult/store"
 )
 
 func TestReleaseRefusesMalformedRequests(t *testing.T) {
@@ -119,25 +123,26 @@ func TestReleaseTooLargeStreamed(t *testing.T) {
 func TestReleaseStatusMapping(t *testing.T) {
 	tests := []struct {
 		name       string
-		err        error
+		result     commands.Result
 		wantStatus int
 		wantBody   errorBody
 	}{
-		{"invalid", deploy.Invalidf(`version "x" is not a positive integer`), 400,
+		{"invalid", refused(commands.ProblemInvalid, deploy.Invalidf(`version "x" is not a positive integer`)), 400,
 			errorBody{Error: `version "x" is not a positive integer`}},
-		{"conflict", deploy.Conflictf("checkout 42 exists with a different source_commit_id"), 409,
+		{"conflict", refused(commands.ProblemConflict, deploy.Conflictf("checkout 42 exists with a different source_commit_id")), 409,
 			errorBody{Error: "checkout 42 exists with a different source_commit_id", AlreadyExistsDifferent: &struct{}{}}},
-		{"denied", deploy.Deniedf("you may not create releases on production-de"), 403,
+		{"denied", refused(commands.ProblemDenied, deploy.Deniedf("you may not create releases on production-de")), 403,
 			errorBody{Error: "you may not create releases on production-de"}},
-		{"not found", deploy.NotFoundf("no environment staging2"), 404, errorBody{Error: "no environment staging2"}},
-		{"wrapped user error", fmt.Errorf("store: %w", deploy.Deniedf("team payments only")), 403,
+		{"not found", refused(commands.ProblemNotFound, deploy.NotFoundf("no environment staging2")), 404, errorBody{Error: "no environment staging2"}},
+		{"wrapped user error", refused(commands.ProblemDenied, fmt.Errorf("store: %w", deploy.Deniedf("team payments only"))), 403,
 			errorBody{Error: "team payments only"}},
-		{"bare sentinel shows only its kind", fmt.Errorf("row 17 in /var/lib/x: %w", deploy.ErrNotFound), 404,
-			errorBody{Error: "not found"}},
+		{"internal error: the handler's reference", commands.Result{Outcome: deploy.OutcomeFailed, Err: errors.New("disk I/O error"),
+			Problem: &commands.Problem{Kind: commands.ProblemInternal, Message: "internal error (ref 0a1b2c3d)"}}, 500,
+			errorBody{Error: "internal error (ref 0a1b2c3d)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := startServer(t, Options{Handler: &recordingReleaser{err: tt.err}})
+			srv := startServer(t, Options{Handler: &recordingReleaser{result: tt.result}})
 			ct, body := buildForm(cliRelease{Application: "checkout", Version: ptr(uint64(42)),
 				Manifests: map[string]string{"development": "kind: Deployment\n"}}.parts())
 			status, h, got := post(t, srv, "/api/release", nil, ct, body)
@@ -154,20 +159,28 @@ func TestReleaseStatusMapping(t *testing.T) {
 func TestReleaseInternalErrorHidesCause(t *testing.T) {
 	tests := []struct {
 		name    string
-		rel     *recordingReleaser
+		handler func(t *testing.T, log *slog.Logger) Handler
 		wantLog string
 	}{
-		{"error", &recordingReleaser{err: errors.New("open /var/lib/kuberpult/state.db: disk I/O error")},
-			"create release: open /var/lib/kuberpult/state.db: disk I/O error"},
-		{"unknown outcome", &recordingReleaser{result: commands.ReleaseResult{Outcome: "maybe"}},
-			`create release: unknown outcome \"maybe\"`},
-		{"panic", &recordingReleaser{panic: "nil map"}, `"panic":"nil map"`},
+		{"the store fails", func(t *testing.T, log *slog.Logger) Handler {
+			db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			return commands.New(commands.Options{Store: db, Environments: testEnvs(), Logger: log})
+		}, "database is closed"},
+		{"unknown outcome", func(*testing.T, *slog.Logger) Handler {
+			return &recordingReleaser{result: commands.Result{Outcome: deploy.OutcomeDone, Release: &commands.ReleaseInfo{Outcome: "maybe"}}}
+		}, `create release: unknown outcome \"maybe\"`},
+		{"panic", func(*testing.T, *slog.Logger) Handler { return &recordingReleaser{panic: "nil map"} }, `"panic":"nil map"`},
 	}
 	refRE := regexp.MustCompile(`^internal error \(ref ([0-9a-f]{8})\)$`)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs syncBuffer
-			srv := startServer(t, Options{Handler: tt.rel, Logger: newJSONLogger(&logs)})
+			log := newJSONLogger(&logs)
+			srv := startServer(t, Options{Handler: tt.handler(t, log), Logger: log})
 			ct, body := buildForm(cliRelease{Application: "checkout", Version: ptr(uint64(42)),
 				Manifests: map[string]string{"development": "SECRET-MANIFEST"}}.parts())
 			h := http.Header{"Authorization": {"Bearer SECRET-TOKEN"}}

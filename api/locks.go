@@ -11,6 +11,7 @@ import (
 
 	"kuberpult/commands"
 	"kuberpult/deploy"
+	"kuberpult/reply"
 )
 
 // maxLockBody bounds the JSON body of a lock request.
@@ -38,8 +39,11 @@ type lockBody struct {
 
 // lockAnswer is the JSON of a lock request that was done, or had nothing to do.
 type lockAnswer struct {
-	Outcome deploy.Outcome `json:"outcome"` // done or noop
-	Message string         `json:"message"` // what happened, for people
+	Outcome  deploy.Outcome `json:"outcome"`  // done or noop
+	Message  string         `json:"message"`  // what happened, for people
+	ActionID int64          `json:"actionId"` // the action (audit entry, env-repo commit events)
+	Created  []lockJSON     `json:"created,omitempty"`
+	Removed  []lockJSON     `json:"removed,omitempty"`
 }
 
 // handleLock serves PUT (create or replace the lock) and DELETE (remove exactly that lock)
@@ -70,16 +74,25 @@ func (s *Server) handleLock(which lockRoute) http.HandlerFunc {
 			cmd = lk
 		}
 		text := r.Method + " " + r.URL.Path
-		rep := s.handler.Run(r.Context(), commands.Request{Actor: actor, Via: deploy.ViaAPI, Text: text}, cmd)
-		s.log.Info("lock", "actor", actor.Display(), "cmd", text, "outcome", string(rep.Outcome))
-		status := replyStatus(rep)
-		switch {
+		creq, err := request(r, actor, text)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		res := s.handler.Run(r.Context(), creq, cmd)
+		s.log.Info("lock", "actor", actor.Display(), "cmd", text, "outcome", string(res.Outcome), "replayed", res.Replayed)
+		switch status := resultStatus(res); {
 		case status == http.StatusOK:
-			writeJSON(w, status, lockAnswer{Outcome: rep.Outcome, Message: rep.Text})
-		case rep.Text == "":
-			s.fail(w, r, fmt.Errorf("%s: outcome %q without a text", text, rep.Outcome))
+			replayed(w, res)
+			ans := lockAnswer{Outcome: res.Outcome, Message: reply.Text(res), ActionID: res.ActionID, Removed: toLockJSON(res.Unlocked)}
+			if res.Locked != nil {
+				ans.Created = toLockJSON(res.Locked.Locks)
+			}
+			writeJSON(w, status, ans)
+		case res.Problem == nil:
+			s.fail(w, r, fmt.Errorf("%s: outcome %q without a problem", text, res.Outcome))
 		default:
-			writeJSON(w, status, errorBody{Error: rep.Text})
+			s.refuse(w, r, res)
 		}
 	}
 }
@@ -152,24 +165,24 @@ func decodeLockBody(w http.ResponseWriter, r *http.Request) (lockBody, error) {
 	return body, nil
 }
 
-// replyStatus maps a command's reply to an HTTP status: 200 for done and noop, the kind
+// resultStatus maps a command's result to an HTTP status: 200 for done and noop, the kind
 // of its error for a refusal, 500 for a failure.
-func replyStatus(rep commands.Reply) int {
-	switch rep.Outcome {
+func resultStatus(res commands.Result) int {
+	switch res.Outcome {
 	case deploy.OutcomeDone, deploy.OutcomeNoop:
 		return http.StatusOK
 	case deploy.OutcomeFailed:
 		return http.StatusInternalServerError
 	}
-	if status, ok := kindOf(rep.Err); ok {
+	if status, ok := kindOf(res.Err); ok {
 		return status
 	}
-	switch rep.Outcome {
+	switch res.Outcome {
 	case deploy.OutcomeDenied:
 		return http.StatusForbidden
 	case deploy.OutcomeInvalid:
 		return http.StatusBadRequest
-	case deploy.OutcomeConfirm:
+	case deploy.OutcomeConfirm, deploy.OutcomeStale:
 		return http.StatusConflict
 	}
 	return http.StatusInternalServerError

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"kuberpult/commands"
 	"kuberpult/deploy"
@@ -139,8 +140,12 @@ func TestLockDeleteOfMissingLockIsNoop(t *testing.T) {
 			if status != http.StatusOK {
 				t.Fatalf("status %d, body %s", status, body)
 			}
-			if diff := cmp.Diff(lockAnswer{Outcome: deploy.OutcomeNoop, Message: tt.wantMessage}, decodeAnswer(t, body)); diff != "" {
+			got := decodeAnswer(t, body)
+			if diff := cmp.Diff(lockAnswer{Outcome: deploy.OutcomeNoop, Message: tt.wantMessage}, got, cmpopts.IgnoreFields(lockAnswer{}, "ActionID")); diff != "" {
 				t.Errorf("answer (-want +got):\n%s", diff)
+			}
+			if got.ActionID == 0 {
+				t.Errorf("answer without an action id")
 			}
 			if diff := cmp.Diff(before, s.state()); diff != "" {
 				t.Errorf("state changed (-before +after):\n%s", diff)
@@ -223,27 +228,28 @@ func TestLockRefusalsChangeNothing(t *testing.T) {
 	}
 }
 
-func TestReplyStatus(t *testing.T) {
+func TestResultStatus(t *testing.T) {
 	tests := []struct {
 		name string
-		rep  commands.Reply
+		res  commands.Result
 		want int
 	}{
-		{"done", commands.Reply{Outcome: deploy.OutcomeDone}, 200},
-		{"noop", commands.Reply{Outcome: deploy.OutcomeNoop}, 200},
-		{"failed", commands.Reply{Outcome: deploy.OutcomeFailed, Err: errors.New("disk full")}, 500},
-		{"invalid", commands.Reply{Outcome: deploy.OutcomeInvalid, Err: deploy.Invalidf("bad")}, 400},
-		{"not found", commands.Reply{Outcome: deploy.OutcomeInvalid, Err: deploy.NotFoundf("no env")}, 404},
-		{"conflict", commands.Reply{Outcome: deploy.OutcomeInvalid, Err: fmt.Errorf("x: %w", deploy.Conflictf("taken"))}, 409},
-		{"denied", commands.Reply{Outcome: deploy.OutcomeDenied, Err: deploy.Deniedf("no")}, 403},
-		{"denied without an error", commands.Reply{Outcome: deploy.OutcomeDenied}, 403},
-		{"invalid without an error", commands.Reply{Outcome: deploy.OutcomeInvalid}, 400},
-		{"confirm", commands.Reply{Outcome: deploy.OutcomeConfirm}, 409},
-		{"unknown outcome", commands.Reply{Outcome: "maybe"}, 500},
+		{"done", commands.Result{Outcome: deploy.OutcomeDone}, 200},
+		{"noop", commands.Result{Outcome: deploy.OutcomeNoop}, 200},
+		{"failed", commands.Result{Outcome: deploy.OutcomeFailed, Err: errors.New("disk full")}, 500},
+		{"invalid", commands.Result{Outcome: deploy.OutcomeInvalid, Err: deploy.Invalidf("bad")}, 400},
+		{"not found", commands.Result{Outcome: deploy.OutcomeInvalid, Err: deploy.NotFoundf("no env")}, 404},
+		{"conflict", commands.Result{Outcome: deploy.OutcomeInvalid, Err: fmt.Errorf("x: %w", deploy.Conflictf("taken"))}, 409},
+		{"denied", commands.Result{Outcome: deploy.OutcomeDenied, Err: deploy.Deniedf("no")}, 403},
+		{"denied without an error", commands.Result{Outcome: deploy.OutcomeDenied}, 403},
+		{"invalid without an error", commands.Result{Outcome: deploy.OutcomeInvalid}, 400},
+		{"confirm", commands.Result{Outcome: deploy.OutcomeConfirm}, 409},
+		{"stale", commands.Result{Outcome: deploy.OutcomeStale}, 409},
+		{"unknown outcome", commands.Result{Outcome: "maybe"}, 500},
 	}
 	for _, tt := range tests {
-		if got := replyStatus(tt.rep); got != tt.want {
-			t.Errorf("%s: replyStatus = %d, want %d", tt.name, got, tt.want)
+		if got := resultStatus(tt.res); got != tt.want {
+			t.Errorf("%s: resultStatus = %d, want %d", tt.name, got, tt.want)
 		}
 	}
 }

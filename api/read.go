@@ -148,7 +148,7 @@ func (s *Server) handleApplications(w http.ResponseWriter, r *http.Request) {
 			}
 			if h, ok := st.HeldOn(env, info.App); ok {
 				e.Held = &heldJSON{Version: h.Version, How: h.How, Reason: h.Reason,
-					LockIDs: append([]string{}, h.LockIDs...), Time: h.Time.UTC()}
+					LockIDs: append([]string{}, h.LockIDs()...), Time: h.Time.UTC()}
 			}
 			a.Environments = append(a.Environments, e)
 		}

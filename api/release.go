@@ -19,6 +19,7 @@ type releaseBody struct {
 	Application    deploy.App              `json:"application"`
 	Version        deploy.Version          `json:"version"`
 	DisplayVersion string                  `json:"displayVersion,omitempty"`
+	ActionID       int64                   `json:"actionId"`
 	Deployed       []deploy.Env            `json:"deployed"` // environments it went to at once
 	Held           []heldBody              `json:"held"`     // auto-deploys a lock held back
 }
@@ -44,6 +45,26 @@ func innermost(w http.ResponseWriter) http.ResponseWriter {
 
 func isReleaseRoute(path string) bool { return path == "/api/release" || path == "/release" }
 
+// headerIdempotencyKey makes a request idempotent: a repeat with the same key (from the same
+// API client) gets the first answer and changes nothing.
+const headerIdempotencyKey = "Idempotency-Key"
+
+// maxIdempotencyKey bounds the header's length.
+const maxIdempotencyKey = 255
+
+// request is the command request of an API call: the authenticated caller, and the
+// idempotency key scoped to it.
+func request(r *http.Request, actor deploy.Actor, text string) (commands.Request, error) {
+	key := r.Header.Get(headerIdempotencyKey)
+	if len(key) > maxIdempotencyKey {
+		return commands.Request{}, deploy.Invalidf("header %s is %d characters long; at most %d are allowed", headerIdempotencyKey, len(key), maxIdempotencyKey)
+	}
+	if key != "" {
+		key = actor.ID + ":" + key
+	}
+	return commands.Request{Actor: actor, Via: deploy.ViaAPI, Text: text, Key: key}, nil
+}
+
 // handleRelease serves POST /api/release and the legacy POST /release alike.
 func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request) {
 	actor, ok := actorFrom(r.Context())
@@ -60,40 +81,69 @@ func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		req.Author, err = authorFromHeaders(r.Header)
 	}
+	var creq commands.Request
+	if err == nil {
+		creq, err = request(r, actor, "")
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-
-	res, err := s.handler.CreateRelease(r.Context(), actor, deploy.ViaAPI, req)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("create release: %w", err))
+	res := s.handler.CreateRelease(r.Context(), creq, req)
+	if res.Problem != nil {
+		s.refuse(w, r, res)
+		return
+	}
+	info := res.Release
+	if info == nil {
+		s.fail(w, r, fmt.Errorf("create release: outcome %q without a release", res.Outcome))
 		return
 	}
 	body := releaseBody{
-		Outcome:        res.Outcome,
-		Application:    res.Release.App,
-		Version:        res.Release.Version,
-		DisplayVersion: res.Release.DisplayVersion,
-		Deployed:       append([]deploy.Env{}, res.Deployed...),
+		Outcome:        info.Outcome,
+		Application:    info.Release.App,
+		Version:        info.Release.Version,
+		DisplayVersion: info.Release.DisplayVersion,
+		ActionID:       res.ActionID,
+		Deployed:       append([]deploy.Env{}, info.Deployed...),
 		Held:           make([]heldBody, 0, len(res.Held)),
 	}
 	for _, h := range res.Held {
-		body.Held = append(body.Held, heldBody{Env: h.Env, Reason: h.Reason, LockIDs: h.LockIDs})
+		body.Held = append(body.Held, heldBody{Env: h.Env, Reason: h.Reason, LockIDs: h.LockIDs()})
 	}
 	var status int
-	switch res.Outcome {
+	switch info.Outcome {
 	case commands.ReleaseCreated:
 		status, body.Success = http.StatusCreated, &struct{}{}
 	case commands.ReleaseExists:
 		status, body.AlreadyExistsSame = http.StatusOK, &struct{}{}
 	default:
-		s.fail(w, r, fmt.Errorf("create release: unknown outcome %q", res.Outcome))
+		s.fail(w, r, fmt.Errorf("create release: unknown outcome %q", info.Outcome))
 		return
 	}
-	s.log.Info("release", "actor", actor.Display(), "app", res.Release.App,
-		"version", res.Release.Version.String(), "outcome", string(res.Outcome))
+	replayed(w, res)
+	s.log.Info("release", "actor", actor.Display(), "app", info.Release.App,
+		"version", info.Release.Version.String(), "outcome", string(info.Outcome), "replayed", res.Replayed)
 	writeJSON(w, status, body)
+}
+
+// refuse answers a command the handler refused or failed: its problem's text (for an internal
+// error the handler's reference, which it logged) with the status of its kind.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, res commands.Result) {
+	replayed(w, res)
+	body := errorBody{Error: res.Problem.Message}
+	status := resultStatus(res)
+	if status == http.StatusConflict && isReleaseRoute(r.URL.Path) {
+		body.AlreadyExistsDifferent = &struct{}{}
+	}
+	writeJSON(w, status, body)
+}
+
+// replayed marks the answer to a request whose idempotency key was seen before.
+func replayed(w http.ResponseWriter, res commands.Result) {
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
 }
 
 // releaseOutcome names the outcome of a release request, from its status code, for

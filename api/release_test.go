@@ -114,25 +114,25 @@ func withAuthor(r commands.ReleaseRequest, a deploy.Actor) commands.ReleaseReque
 
 func TestReleaseAnswers(t *testing.T) {
 	exists := created()
-	exists.Outcome = commands.ReleaseExists
-	exists.Deployed, exists.Held = nil, nil
+	exists.Outcome, exists.Release.Outcome = deploy.OutcomeNoop, commands.ReleaseExists
+	exists.Release.Deployed, exists.Held = nil, nil
 	tests := []struct {
 		name       string
 		path       string
-		result     commands.ReleaseResult
+		result     commands.Result
 		wantStatus int
 		wantBody   map[string]any
 	}{
 		{"created", "/api/release", created(), http.StatusCreated, map[string]any{
 			"Success": map[string]any{}, "outcome": "created",
-			"application": "checkout", "version": 42.0, "displayVersion": "v1.4.2",
+			"application": "checkout", "version": 42.0, "displayVersion": "v1.4.2", "actionId": 7.0,
 			"deployed": []any{"development"},
 			"held": []any{map[string]any{"env": "staging",
 				"reason": "held by lock freeze (release freeze)", "lockIds": []any{"freeze"}}},
 		}},
 		{"already exists, legacy path", "/release", exists, http.StatusOK, map[string]any{
 			"AlreadyExistsSame": map[string]any{}, "outcome": "already_exists",
-			"application": "checkout", "version": 42.0, "displayVersion": "v1.4.2",
+			"application": "checkout", "version": 42.0, "displayVersion": "v1.4.2", "actionId": 7.0,
 			"deployed": []any{}, "held": []any{},
 		}},
 	}

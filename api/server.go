@@ -30,9 +30,9 @@ const readyTimeout = 5 * time.Second
 // it. The handler checks permissions itself: the API authenticates, decodes and maps.
 type Handler interface {
 	// CreateRelease stores a release from CI and auto-deploys it.
-	CreateRelease(ctx context.Context, actor deploy.Actor, via deploy.Via, req commands.ReleaseRequest) (commands.ReleaseResult, error)
+	CreateRelease(ctx context.Context, r commands.Request, req commands.ReleaseRequest) commands.Result
 	// Run executes a command (a lock or unlock) for the request's actor.
-	Run(ctx context.Context, r commands.Request, cmd commands.Command) commands.Reply
+	Run(ctx context.Context, r commands.Request, cmd commands.Command) commands.Result
 	// State is a snapshot of apps, deployments, locks and held deployments.
 	State(ctx context.Context) (deploy.State, error)
 	// Release returns one release.
@@ -49,8 +49,9 @@ type Options struct {
 	// with some, every endpoint but the probes and metrics needs one of them.
 	Tokens []Token
 	Logger *slog.Logger // nil discards logs
-	// Ready reports whether the program can serve, e.g. a database ping; nil means always ready.
-	Ready func(context.Context) error
+	// Ready reports whether the program can serve (e.g. a database ping; nil means always
+	// ready) and lines about its parts that /readyz shows either way, e.g. the env repo's state.
+	Ready func(context.Context) (details []string, err error)
 	// Metrics are extra values other parts of the program show on /metrics.
 	Metrics []MetricFunc
 	// MaxRequestBytes limits a release request body; 0 means DefaultMaxRequestBytes.
@@ -87,7 +88,7 @@ type Options struct {
 type Server struct {
 	handler      Handler
 	log          *slog.Logger
-	ready        func(context.Context) error
+	ready        func(context.Context) ([]string, error)
 	maxBytes     int64
 	authenticate authenticator
 	metrics      *metrics
@@ -165,17 +166,28 @@ func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	writeText(w, http.StatusOK, "ok\n")
 }
 
+// handleReady answers 200 when the program can accept requests (the database answers), and
+// 503 otherwise. Either way the body lists the state of its parts, one per line: the env repo
+// being unreachable does not make it unready (accepted changes wait in the outbox), but it
+// is said here.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	var details []string
+	var err error
 	if s.ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
-		if err := s.ready(ctx); err != nil {
-			s.log.Warn("not ready", "err", err)
-			writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
-			return
-		}
+		details, err = s.ready(ctx)
 	}
-	writeText(w, http.StatusOK, "ok\n")
+	body := "ok\n"
+	status := http.StatusOK
+	if err != nil {
+		s.log.Warn("not ready", "err", err)
+		body, status = "not ready: "+err.Error()+"\n", http.StatusServiceUnavailable
+	}
+	for _, d := range details {
+		body += d + "\n"
+	}
+	writeText(w, status, body)
 }
 
 // errorBody is the JSON of every refusal.

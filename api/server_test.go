@@ -46,11 +46,14 @@ func TestProbesAndRouting(t *testing.T) {
 		ContentType string
 		Body        string
 	}
-	notReady := func(context.Context) error { return errors.New("database is locked") }
-	ready := func(context.Context) error { return nil }
+	notReady := func(context.Context) ([]string, error) { return nil, errors.New("database is locked") }
+	ready := func(context.Context) ([]string, error) { return nil, nil }
+	gitDown := func(context.Context) ([]string, error) {
+		return []string{"env repo: unreachable: dial tcp: connection refused", "outbox: 3 changes waiting"}, nil
+	}
 	tests := []struct {
 		name   string
-		ready  func(context.Context) error
+		ready  func(context.Context) ([]string, error)
 		method string
 		path   string
 		want   answer
@@ -61,6 +64,8 @@ func TestProbesAndRouting(t *testing.T) {
 		{"readyz ready", ready, "GET", "/readyz", answer{200, "", "text/plain; charset=utf-8", "ok\n"}},
 		{"readyz failing", notReady, "GET", "/readyz",
 			answer{503, "", "text/plain; charset=utf-8", "not ready: database is locked\n"}},
+		{"readyz with git down: ready, and says so", gitDown, "GET", "/readyz",
+			answer{200, "", "text/plain; charset=utf-8", "ok\nenv repo: unreachable: dial tcp: connection refused\noutbox: 3 changes waiting\n"}},
 		{"release with GET", nil, "GET", "/api/release", answer{405, "POST", "application/json",
 			`{"error":"method GET is not allowed on /api/release; use POST"}` + "\n"}},
 		{"legacy release with PUT", nil, "PUT", "/release", answer{405, "POST", "application/json",

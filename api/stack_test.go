@@ -71,8 +71,8 @@ func (s *stack) release(app string, version int, team string, envs ...string) {
 	for _, env := range envs {
 		req.Manifests[env] = "kind: ConfigMap\nmetadata:\n  name: " + app + "\n"
 	}
-	if _, err := s.h.CreateRelease(context.Background(), deploy.System, deploy.ViaAPI, req); err != nil {
-		s.t.Fatalf("release %s %d: %v", app, version, err)
+	if res := s.h.CreateRelease(context.Background(), commands.Request{Actor: deploy.System, Via: deploy.ViaAPI}, req); !res.OK() {
+		s.t.Fatalf("release %s %d: %v", app, version, res.Problem)
 	}
 }
 

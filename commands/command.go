@@ -13,6 +13,15 @@ type Deploy struct {
 	Lock    string         // --lock "<message>": lock the app there too (Deploy & Lock)
 	Reason  string
 	Force   bool // skip the question when a lock stands in the way
+	// From is a precondition (a confirmation or a button carries it): each of these
+	// environments still runs this version (0: nothing), else nothing happens.
+	From []EnvVersion
+}
+
+// EnvVersion is the version an app runs on an environment (0: none).
+type EnvVersion struct {
+	Env     deploy.Env
+	Version deploy.Version
 }
 
 // Rollback deploys the previously deployed version (or To) and locks the app there.
@@ -21,6 +30,9 @@ type Rollback struct {
 	Env    deploy.Env
 	To     deploy.Version // 0: the version deployed before the current one
 	Reason string
+	// From is a precondition (a button carries it): the app still runs this version on Env,
+	// else nothing happens. 0: no precondition.
+	From deploy.Version
 }
 
 // Lock creates an environment, group, app or team lock.
@@ -34,11 +46,19 @@ type Lock struct {
 	ID       string // --id: a chosen lock id (default: a generated one)
 }
 
-// Unlock removes locks: by id, all environment locks of a target, an app's or a team's locks.
-// With ID and Kind set (the HTTP API), it removes exactly that lock of that kind on Target's
-// environments, and succeeds with nothing to do when there is none.
+// Unlock removes locks. The forms:
+//
+//	unlock <word>                          Target: a lock id, or an environment or group (the handler decides; it asks when it is both)
+//	unlock --id <lock-id>                  ID only: the lock(s) with that id, anywhere
+//	unlock env <env|group>                 Kind env, Target: every environment lock there
+//	unlock <env|group> --id <lock-id>      Kind env, Target, ID: exactly that lock; nothing to do when missing
+//	unlock <app> on <env|group> [--id ...] Kind app: the app's locks there (or exactly one)
+//	unlock team <team> on <env|group> [--id ...]
+//
+// An exact unlock (Kind and ID set) succeeds with nothing to do when there is no such lock,
+// so retries are harmless (the HTTP API's DELETE).
 type Unlock struct {
-	Kind   deploy.LockKind // "" when Target is a lock id or environment (decided by the handler)
+	Kind   deploy.LockKind
 	Target string
 	App    deploy.App
 	Team   deploy.Team
@@ -95,13 +115,32 @@ var usage = []struct{ verb, synopsis, about string }{
 		`lock team <team> on <env|group> "<message>" [--for 1w] [--id <lock-id>]`,
 		"stop automated deployments (manual deploys still work, with a warning)"},
 	{"unlock", "unlock <lock-id> | unlock <env|group> | unlock <app> on <env|group> | unlock team <team> on <env|group>",
-		"remove locks; never deploys, tells what is waiting"},
+		"remove locks; never deploys, tells what is waiting\n" +
+			"Exact forms: `unlock --id <lock-id>` (that lock id wherever it is), `unlock env <env|group>`\n" +
+			"(every environment lock there), and `--id <lock-id>` after a target to remove exactly that\n" +
+			"lock (nothing to do when it is gone): `unlock staging --id freeze`, `unlock checkout on staging --id lk-1`."},
 	{"locks", "locks [<env|group>]", "list locks"},
 	{"status", "status [<app>]", "what runs where, locks and held deployments"},
 	{"envs", "envs", "list environments, their upstreams and groups"},
 	{"history", "history <app> [on <env>]", "deployments of an app, newest first"},
 	{"audit", "audit [--since 1d] [--actor <subject>] [--env <env>]", "who did what, through which entry point, with what outcome and commit"},
 	{"help", "help [<command>]", "this help"},
+}
+
+// VerbUsage describes one verb of the command language.
+type VerbUsage struct {
+	Verb     string
+	Synopsis string // one line per form
+	About    string
+}
+
+// Usage returns every verb's usage, in the order help lists them.
+func Usage() []VerbUsage {
+	out := make([]VerbUsage, len(usage))
+	for i, u := range usage {
+		out[i] = VerbUsage{Verb: u.verb, Synopsis: u.synopsis, About: u.about}
+	}
+	return out
 }
 
 func synopsis(verb string) string {

@@ -11,107 +11,119 @@ import (
 	"kuberpult/policy"
 )
 
-func (a *action) deploy(ctx context.Context, c Deploy) (Reply, error) {
+func (a *action) deploy(ctx context.Context, v deploy.View, c Deploy) (Result, deploy.Change, error) {
 	a.app, a.env = c.App, deploy.Env(c.Target)
 	envs, err := a.h.targetEnvs(c.Target)
 	if err != nil {
-		return Reply{}, err
+		return Result{}, deploy.Change{}, err
 	}
-	st, err := a.h.store.StateOf(ctx, envs)
+	info, err := knownApp(ctx, v, c.App)
 	if err != nil {
-		return Reply{}, err
+		return Result{}, deploy.Change{}, err
 	}
-	if err := knownApp(st, c.App); err != nil {
-		return Reply{}, err
+	st, err := v.State(ctx, deploy.Query{Envs: envs, Apps: []deploy.App{c.App}})
+	if err != nil {
+		return Result{}, deploy.Change{}, err
 	}
-	if err := a.allowEach(policy.DeployRelease, envs, c.App, st.TeamOf(c.App)); err != nil {
-		return Reply{}, err
+	gates := make(map[deploy.Env]policy.Decision, len(envs))
+	for _, env := range envs {
+		d := a.h.gate.Decide(st, a.attempt(env, c.App, info.Team, deploy.HowManual, c.Force))
+		if d.Verdict == policy.Deny {
+			return Result{}, deploy.Change{}, d.Err
+		}
+		gates[env] = d
 	}
 	if c.Lock != "" {
-		if err := a.allowEach(policy.CreateLock, envs, c.App, st.TeamOf(c.App)); err != nil {
-			return Reply{}, err
+		if err := a.allowEach(policy.CreateLock, envs, c.App, info.Team); err != nil {
+			return Result{}, deploy.Change{}, err
 		}
 	}
-	rel, err := a.release(ctx, st, c.App, c.Version)
+	if stale := staleFrom(st, c.App, c.From); stale != nil {
+		return Result{Outcome: deploy.OutcomeStale, App: c.App, Targets: envs, Stale: stale}, deploy.Change{}, nil
+	}
+	rel, err := a.release(ctx, v, info, c.Version)
 	if err != nil {
-		return Reply{}, err
+		return Result{}, deploy.Change{}, err
 	}
 	if err := hasManifests(rel, envs); err != nil {
-		return Reply{}, err
+		return Result{}, deploy.Change{}, err
 	}
+	res := Result{App: c.App, Label: rel.Label(), Targets: envs}
 	var todo []deploy.Env
 	for _, env := range envs {
 		if d, ok := st.Deployed(env, c.App); !ok || d.Version != rel.Version {
 			todo = append(todo, env)
+		} else {
+			res.Already = append(res.Already, env)
 		}
 	}
 	if len(todo) == 0 && c.Lock == "" {
-		return Reply{Outcome: deploy.OutcomeNoop,
-			Text: fmt.Sprintf("%s %s already runs on %s; nothing to do.", c.App, rel.Label(), joinEnvs(envs))}, nil
+		res.Outcome = deploy.OutcomeNoop
+		return res, deploy.Change{}, nil
 	}
 	var locked []deploy.Lock
+	confirm := false
 	for _, env := range todo {
-		locked = append(locked, st.LocksFor(env, c.App)...)
+		locked = append(locked, gates[env].Locks...)
+		confirm = confirm || gates[env].Verdict == policy.Confirm
 	}
-	if len(locked) > 0 && !c.Force {
+	if confirm {
 		confirmed := c
-		confirmed.Force = true
-		confirmed.Version = rel.Version
-		prompt := fmt.Sprintf("⚠️ %s is locked where you want to deploy it:\n%s\nA manual deploy ignores locks. Deploy %s %s to %s anyway?",
-			c.App, lockLines(locked, a.now), c.App, rel.Label(), joinEnvs(todo))
-		return Reply{Outcome: deploy.OutcomeConfirm, Text: prompt + "\n(add --force to skip this question)",
-			Confirm: &Confirmation{Prompt: prompt, Command: confirmed}}, nil
+		confirmed.Force, confirmed.Version, confirmed.From = true, rel.Version, currentVersions(st, c.App, todo)
+		res.Outcome = deploy.OutcomeConfirm
+		res.Confirm = &Confirmation{Locks: locked, Envs: todo, Command: confirmed, CommandText: Format(confirmed)}
+		return res, deploy.Change{}, nil
 	}
-
-	how := deploy.HowManual
-	change := a.deployChange(st, rel, todo, how, a.req.Actor, c.Reason,
+	change := a.deployChange(rel, todo, deploy.HowManual, a.req.Actor, c.Reason,
 		fmt.Sprintf("deploy %s %s to %s", rel.App, rel.Version, joinEnvs(todo)))
-	var text strings.Builder
-	if len(todo) > 0 {
-		fmt.Fprintf(&text, "✅ Deployed %s %s to %s.", c.App, rel.Label(), wasList(st, c.App, todo))
-	} else {
-		fmt.Fprintf(&text, "%s %s already runs on %s.", c.App, rel.Label(), joinEnvs(envs))
-	}
-	if len(locked) > 0 {
-		fmt.Fprintf(&text, "\nIgnored locks:\n%s", lockLines(locked, a.now))
-	}
+	res.Outcome, res.Ignored = deploy.OutcomeDone, locked
+	res.Deployed = deployedFrom(st, rel, todo, deploy.HowManual)
 	if c.Lock != "" {
 		id := a.h.newID()
+		locks := make([]deploy.Lock, 0, len(envs))
 		for _, env := range envs {
-			change.CreateLocks = append(change.CreateLocks, a.newLock(deploy.LockApp, id, env, c.App, "", c.Lock, ""))
+			locks = append(locks, a.newLock(deploy.LockApp, id, env, c.App, "", c.Lock, ""))
 		}
-		fmt.Fprintf(&text, "\n🔒 Locked %s on %s: %q (lock `%s`).", c.App, joinEnvs(envs), c.Lock, id)
+		change.CreateLocks = locks
+		res.Locked = &Locked{Target: c.Target, Locks: locks}
 	}
-	rep := Reply{Outcome: deploy.OutcomeDone, Text: text.String()}
-	return rep, a.commit(ctx, change, rep)
+	return res, change, nil
 }
 
-func (a *action) rollback(ctx context.Context, c Rollback) (Reply, error) {
+func (a *action) rollback(ctx context.Context, v deploy.View, c Rollback) (Result, deploy.Change, error) {
 	a.app, a.env = c.App, c.Env
 	if err := a.h.singleEnv(c.Env); err != nil {
-		return Reply{}, err
+		return Result{}, deploy.Change{}, err
 	}
-	st, err := a.h.store.StateOf(ctx, []deploy.Env{c.Env})
+	info, err := knownApp(ctx, v, c.App)
 	if err != nil {
-		return Reply{}, err
+		return Result{}, deploy.Change{}, err
 	}
-	if err := knownApp(st, c.App); err != nil {
-		return Reply{}, err
+	st, err := v.State(ctx, deploy.Query{Envs: []deploy.Env{c.Env}, Apps: []deploy.App{c.App}})
+	if err != nil {
+		return Result{}, deploy.Change{}, err
 	}
-	for _, act := range []policy.Action{policy.DeployRelease, policy.CreateLock} {
-		if err := a.allow(act, c.Env, c.App, st.TeamOf(c.App)); err != nil {
-			return Reply{}, err
+	gate := a.h.gate.Decide(st, a.attempt(c.Env, c.App, info.Team, deploy.HowRollback, true))
+	if gate.Verdict == policy.Deny {
+		return Result{}, deploy.Change{}, gate.Err
+	}
+	if err := a.allow(policy.CreateLock, c.Env, c.App, info.Team); err != nil {
+		return Result{}, deploy.Change{}, err
+	}
+	if c.From != 0 {
+		if stale := staleFrom(st, c.App, []EnvVersion{{Env: c.Env, Version: c.From}}); stale != nil {
+			return Result{Outcome: deploy.OutcomeStale, App: c.App, Targets: []deploy.Env{c.Env}, Stale: stale}, deploy.Change{}, nil
 		}
 	}
 	cur, ok := st.Deployed(c.Env, c.App)
 	if !ok {
-		return Reply{}, deploy.Invalidf("%s is not deployed on %s; there is nothing to roll back", c.App, c.Env)
+		return Result{}, deploy.Change{}, deploy.Invalidf("%s is not deployed on %s; there is nothing to roll back", c.App, c.Env)
 	}
 	to := c.To
 	if to == 0 {
-		hist, err := a.h.store.History(ctx, c.App, c.Env, 0)
+		hist, err := v.History(ctx, c.App, c.Env, 0)
 		if err != nil {
-			return Reply{}, err
+			return Result{}, deploy.Change{}, err
 		}
 		for _, d := range hist {
 			if d.Version != cur.Version {
@@ -120,42 +132,77 @@ func (a *action) rollback(ctx context.Context, c Rollback) (Reply, error) {
 			}
 		}
 		if to == 0 {
-			return Reply{}, deploy.Invalidf("%s has run only version %s on %s; name a version: rollback %s on %s to <version>",
+			return Result{}, deploy.Change{}, deploy.Invalidf("%s has run only version %s on %s; name a version: rollback %s on %s to <version>",
 				c.App, cur.Version, c.Env, c.App, c.Env)
 		}
 	}
 	if to == cur.Version {
-		return Reply{}, deploy.Invalidf("%s already runs %s on %s", c.App, to, c.Env)
+		return Result{}, deploy.Change{}, deploy.Invalidf("%s already runs %s on %s", c.App, to, c.Env)
 	}
-	rel, err := a.release(ctx, st, c.App, to)
+	rel, err := a.release(ctx, v, info, to)
 	if err != nil {
-		return Reply{}, err
+		return Result{}, deploy.Change{}, err
 	}
 	if err := hasManifests(rel, []deploy.Env{c.Env}); err != nil {
-		return Reply{}, err
+		return Result{}, deploy.Change{}, err
 	}
 	msg := fmt.Sprintf("rolled back from %s to %s", cur.Version, rel.Version)
 	if c.Reason != "" {
 		msg += ": " + c.Reason
 	}
-	change := a.deployChange(st, rel, []deploy.Env{c.Env}, deploy.HowRollback, a.req.Actor, c.Reason,
+	envs := []deploy.Env{c.Env}
+	change := a.deployChange(rel, envs, deploy.HowRollback, a.req.Actor, c.Reason,
 		fmt.Sprintf("rollback %s to %s on %s", rel.App, rel.Version, c.Env))
-	id := a.h.newID()
-	change.CreateLocks = []deploy.Lock{a.newLock(deploy.LockApp, id, c.Env, c.App, "", msg, "")}
-	text := fmt.Sprintf("⏪ Rolled %s on %s back from %s to %s.\n🔒 Locked %s on %s so automation does not undo it: %q (lock `%s`). Unlock with `unlock %s`.",
-		c.App, c.Env, cur.Version, rel.Label(), c.App, c.Env, msg, id, id)
-	rep := Reply{Outcome: deploy.OutcomeDone, Text: text}
-	return rep, a.commit(ctx, change, rep)
+	lock := a.newLock(deploy.LockApp, a.h.newID(), c.Env, c.App, "", msg, "")
+	change.CreateLocks = []deploy.Lock{lock}
+	return Result{Outcome: deploy.OutcomeDone, App: c.App, Label: rel.Label(), Targets: envs,
+		Deployed: deployedFrom(st, rel, envs, deploy.HowRollback), Ignored: gate.Locks,
+		RolledBack: &RolledBack{Env: c.Env, From: cur.Version, To: rel.Version, Lock: lock}}, change, nil
+}
+
+// attempt describes a deployment by the acting person for the gate.
+func (a *action) attempt(env deploy.Env, app deploy.App, team deploy.Team, how deploy.How, force bool) policy.Attempt {
+	return policy.Attempt{Env: env, App: app, Team: team, How: how, Actor: a.req.Actor, Groups: a.req.Groups, Force: force, Now: a.now}
+}
+
+// staleFrom checks a precondition: each environment still runs the expected version.
+func staleFrom(st deploy.State, app deploy.App, from []EnvVersion) *Stale {
+	for _, f := range from {
+		d, _ := st.Deployed(f.Env, app)
+		if d.Version != f.Version {
+			return &Stale{Env: f.Env, App: app, Expected: f.Version, Now: d}
+		}
+	}
+	return nil
+}
+
+// currentVersions is the precondition of a confirmation: what runs on envs now.
+func currentVersions(st deploy.State, app deploy.App, envs []deploy.Env) []EnvVersion {
+	out := make([]EnvVersion, len(envs))
+	for i, env := range envs {
+		d, _ := st.Deployed(env, app)
+		out[i] = EnvVersion{Env: env, Version: d.Version}
+	}
+	return out
+}
+
+func deployedFrom(st deploy.State, rel deploy.Release, envs []deploy.Env, how deploy.How) []Deployed {
+	out := make([]Deployed, len(envs))
+	for i, env := range envs {
+		d, _ := st.Deployed(env, rel.App)
+		out[i] = Deployed{Env: env, App: rel.App, From: d.Version, To: rel.Version, How: how}
+	}
+	return out
 }
 
 // release loads a release (the newest for version 0) with a helpful error when missing.
-func (a *action) release(ctx context.Context, st deploy.State, app deploy.App, v deploy.Version) (deploy.Release, error) {
-	if v == 0 {
-		v = st.Apps[app].Latest
+func (a *action) release(ctx context.Context, v deploy.View, info deploy.AppInfo, ver deploy.Version) (deploy.Release, error) {
+	if ver == 0 {
+		ver = info.Latest
 	}
-	rel, err := a.h.store.Release(ctx, app, v)
+	rel, err := v.Release(ctx, info.App, ver)
 	if errors.Is(err, deploy.ErrNotFound) {
-		return rel, deploy.NotFoundf("%s has no release %s; the newest is %s (see `history %s`)", app, v, st.Apps[app].Latest, app)
+		return rel, deploy.NotFoundf("%s has no release %s; the newest is %s (see `history %s`)", info.App, ver, info.Latest, info.App)
 	}
 	return rel, err
 }
@@ -180,42 +227,21 @@ func hasManifests(rel deploy.Release, envs []deploy.Env) error {
 }
 
 // deployChange builds the deployments of rel to envs, made by actor, and the env-repo
-// commit carrying them, with subject as the first line of its message.
-func (a *action) deployChange(st deploy.State, rel deploy.Release, envs []deploy.Env, how deploy.How, actor deploy.Actor, reason, subject string) deploy.Change {
+// commit carrying them (a delta: the manifests), with subject as its message's first line.
+func (a *action) deployChange(rel deploy.Release, envs []deploy.Env, how deploy.How, actor deploy.Actor, reason, subject string) deploy.Change {
 	var c deploy.Change
-	team := rel.Team
-	if team == "" {
-		team = st.TeamOf(rel.App)
+	if len(envs) == 0 {
+		return c
 	}
+	rc := &deploy.RepoChange{Message: commitMessage(subject, a.req, reason), Author: actor, Time: a.now}
 	for _, env := range envs {
 		c.Deployments = append(c.Deployments, deploy.Deployment{
 			Env: env, App: rel.App, Version: rel.Version, How: how, Actor: actor, Time: a.now, Reason: reason,
 		})
+		rc.Manifests = append(rc.Manifests, deploy.ManifestChange{Env: env, App: rel.App, Version: rel.Version, Manifest: rel.Manifests[env]})
 	}
-	if len(envs) == 0 {
-		return c
-	}
-	c.Repo = &deploy.RepoChange{Message: commitMessage(subject, a.req, reason), Author: actor, Time: a.now,
-		Envs: a.h.envFiles(st, envs, deploy.ArgoApp{App: rel.App, Team: team}, rel)}
+	c.Repo = rc
 	return c
-}
-
-// envFiles is what a deployment of rel writes for each env: the manifest and the env's
-// Argo CD file listing every deployed app, including this one.
-func (h *Handler) envFiles(st deploy.State, envs []deploy.Env, app deploy.ArgoApp, rel deploy.Release) []deploy.EnvFiles {
-	out := make([]deploy.EnvFiles, 0, len(envs))
-	for _, env := range envs {
-		apps := st.ArgoApps(env)
-		i := sort.Search(len(apps), func(i int) bool { return apps[i].App >= app.App })
-		if i < len(apps) && apps[i].App == app.App {
-			apps[i] = app
-		} else {
-			apps = append(apps[:i], append([]deploy.ArgoApp{app}, apps[i:]...)...)
-		}
-		out = append(out, deploy.EnvFiles{Env: env, Config: h.envs[env],
-			Manifests: []deploy.AppManifest{{App: rel.App, Manifest: rel.Manifests[env]}}, Apps: apps})
-	}
-	return out
 }
 
 func commitMessage(subject string, r Request, reason string) string {
@@ -227,17 +253,4 @@ func commitMessage(subject string, r Request, reason string) string {
 	}
 	fmt.Fprintf(&b, "Requested-by: %s via %s\n", r.Actor.Display(), r.Via)
 	return b.String()
-}
-
-// wasList renders "staging (was 41), production (new)".
-func wasList(st deploy.State, app deploy.App, envs []deploy.Env) string {
-	parts := make([]string, len(envs))
-	for i, env := range envs {
-		if d, ok := st.Deployed(env, app); ok {
-			parts[i] = fmt.Sprintf("%s (was %s)", env, d.Version)
-		} else {
-			parts[i] = fmt.Sprintf("%s (first deployment)", env)
-		}
-	}
-	return strings.Join(parts, ", ")
 }

@@ -3,19 +3,22 @@ package commands
 import (
 	"fmt"
 	"strings"
+
+	"kuberpult/deploy"
 )
 
-// Format renders a command back into the command language; Parse(Format(c)) gives c.
+// Format renders a command back into the command language: Parse(Format(c)) gives c for
+// every command Parse can return.
 func Format(cmd Command) string {
 	var w []string
 	add := func(s ...string) { w = append(w, s...) }
 	switch c := cmd.(type) {
 	case Deploy:
-		add("deploy", string(c.App))
+		add("deploy", name(string(c.App)))
 		if c.Version != 0 {
 			add(c.Version.String())
 		}
-		add("to", c.Target)
+		add("to", name(c.Target))
 		if c.Lock != "" {
 			add("--lock", q(c.Lock))
 		}
@@ -25,23 +28,29 @@ func Format(cmd Command) string {
 		if c.Force {
 			add("--force")
 		}
+		if len(c.From) > 0 {
+			add("--from", formatFrom(c.From))
+		}
 	case Rollback:
-		add("rollback", string(c.App), "on", string(c.Env))
+		add("rollback", name(string(c.App)), "on", name(string(c.Env)))
 		if c.To != 0 {
 			add("to", c.To.String())
 		}
 		if c.Reason != "" {
 			add("--reason", q(c.Reason))
 		}
+		if c.From != 0 {
+			add("--from", c.From.String())
+		}
 	case Lock:
 		add("lock")
 		switch {
 		case c.App != "":
-			add(string(c.App), "on")
+			add(name(string(c.App)), "on")
 		case c.Team != "":
-			add("team", string(c.Team), "on")
+			add("team", name(string(c.Team)), "on")
 		}
-		add(c.Target, q(c.Message))
+		add(name(c.Target), q(c.Message))
 		if c.Lifetime != "" {
 			add("--for", c.Lifetime)
 		}
@@ -51,28 +60,39 @@ func Format(cmd Command) string {
 	case Unlock:
 		add("unlock")
 		switch {
+		case c.Kind == "" && c.Target == "":
+			add("--id", c.ID)
+			return strings.Join(w, " ")
+		case c.Kind == "":
+			add(name(c.Target))
+		case c.Kind == deploy.LockEnv && c.ID == "":
+			add("env", name(c.Target))
+		case c.Kind == deploy.LockEnv:
+			add(name(c.Target))
 		case c.App != "":
-			add(string(c.App), "on")
-		case c.Team != "":
-			add("team", string(c.Team), "on")
+			add(name(string(c.App)), "on", name(c.Target))
+		default:
+			add("team", name(string(c.Team)), "on", name(c.Target))
 		}
-		add(c.Target)
+		if c.ID != "" {
+			add("--id", c.ID)
+		}
 	case Locks:
 		add("locks")
 		if c.Target != "" {
-			add(c.Target)
+			add(name(c.Target))
 		}
 	case Status:
 		add("status")
 		if c.App != "" {
-			add(string(c.App))
+			add(name(string(c.App)))
 		}
 	case Envs:
 		add("envs")
 	case History:
-		add("history", string(c.App))
+		add("history", name(string(c.App)))
 		if c.Env != "" {
-			add("on", string(c.Env))
+			add("on", name(string(c.Env)))
 		}
 	case Audit:
 		add("audit")
@@ -96,10 +116,43 @@ func Format(cmd Command) string {
 	return strings.Join(w, " ")
 }
 
-// q quotes a message for the command language.
+func formatFrom(from []EnvVersion) string {
+	parts := make([]string, len(from))
+	for i, f := range from {
+		v := "none"
+		if f.Version != 0 {
+			v = f.Version.String()
+		}
+		parts[i] = string(f.Env) + "=" + v
+	}
+	return strings.Join(parts, ",")
+}
+
+// name writes an app, team or environment name, quoted when it is one of the grammar's
+// keywords (an app named "on" stays an app).
+func name(s string) string {
+	if keywords[s] {
+		return `"` + s + `"`
+	}
+	return s
+}
+
+// q quotes a message for the command language, unless it is one plain word that cannot be
+// taken for anything else.
 func q(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\n\"'\\") {
+	if s != "" && !keywords[s] && !strings.HasPrefix(s, "-") && !strings.ContainsFunc(s, special) {
 		return s
 	}
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// special reports whether r needs quoting: whitespace, quotes of any kind, a backslash, or a
+// dash that chat clients substitute for "--".
+func special(r rune) bool {
+	switch r {
+	case ' ', '\t', '\n', '\r', '\\', '—', '–':
+		return true
+	}
+	_, isQuote := closers[r]
+	return isQuote
 }

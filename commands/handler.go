@@ -4,27 +4,23 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"kuberpult/deploy"
 	"kuberpult/policy"
 )
 
-// Store is what the Handler needs of the state store. Each method is one transaction.
+// Store is what the Handler needs of the state store. Every action is one call of Act: the
+// decision reads its view inside the write transaction that also records the change, the
+// outbox entry, the audit entry and the request key. Queries read a snapshot with View.
 type Store interface {
-	State(ctx context.Context) (deploy.State, error)
-	// StateOf is State with the deployments and held attempts of envs only.
-	StateOf(ctx context.Context, envs []deploy.Env) (deploy.State, error)
-	Release(ctx context.Context, app deploy.App, v deploy.Version) (deploy.Release, error)
-	Releases(ctx context.Context, app deploy.App) ([]deploy.Release, error)
-	History(ctx context.Context, app deploy.App, env deploy.Env, limit int) ([]deploy.Deployment, error)
-	Apply(ctx context.Context, c deploy.Change) (int64, error)
-	Audit(ctx context.Context, e deploy.AuditEntry) error
-	AuditLog(ctx context.Context, f deploy.AuditFilter) ([]deploy.AuditEntry, error)
+	Act(ctx context.Context, key deploy.RequestKey, fn func(ctx context.Context, v deploy.View) (deploy.Decided, error)) (deploy.Recorded, bool, error)
+	View(ctx context.Context, fn func(ctx context.Context, v deploy.View) error) error
+	Audit(ctx context.Context, e deploy.AuditEntry) (int64, error)
 }
 
 // Options configure a Handler.
@@ -41,22 +37,24 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Handler executes commands for every entry point. Actions are serialised: each reads a
-// snapshot, decides and commits before the next one starts, so decisions never race.
+// Handler executes commands for every entry point. It keeps no state of its own: every
+// decision is made inside the store transaction that writes it, so several handlers (and
+// several processes) on one database stay correct.
 type Handler struct {
 	store  Store
 	envs   deploy.Environments
 	policy *policy.Policy
+	gate   policy.Gate
 	notify func()
 	now    func() time.Time
 	newID  func() string
 	log    *slog.Logger
-	mu     sync.Mutex
 }
 
 // New returns a Handler.
 func New(o Options) *Handler {
 	h := &Handler{store: o.Store, envs: o.Environments, policy: o.Policy, notify: o.Notify, now: o.Now, newID: o.NewID, log: o.Logger}
+	h.gate = policy.Gate{Policy: o.Policy, Envs: o.Environments}
 	if h.notify == nil {
 		h.notify = func() {}
 	}
@@ -72,134 +70,260 @@ func New(o Options) *Handler {
 	return h
 }
 
-// State returns a snapshot of the current state, for read-only adapters (API, boards).
-func (h *Handler) State(ctx context.Context) (deploy.State, error) { return h.store.State(ctx) }
-
-// Release returns one release with its manifests.
-func (h *Handler) Release(ctx context.Context, app deploy.App, v deploy.Version) (deploy.Release, error) {
-	return h.store.Release(ctx, app, v)
-}
-
 // Environments returns the configured environments.
 func (h *Handler) Environments() deploy.Environments { return h.envs }
 
-// Request is one command as an entry point received it.
-type Request struct {
-	Actor deploy.Actor
-	Via   deploy.Via
-	Text  string // the command line as typed, for the audit log
+// State returns the whole current state, for read-only adapters (API, boards).
+func (h *Handler) State(ctx context.Context) (deploy.State, error) {
+	var st deploy.State
+	err := h.store.View(ctx, func(ctx context.Context, v deploy.View) error {
+		var err error
+		st, err = v.State(ctx, deploy.Everything)
+		return err
+	})
+	return st, err
 }
 
-// Execute parses and runs one command line and records it in the audit log.
-func (h *Handler) Execute(ctx context.Context, r Request) Reply {
+// Release returns one release with its manifests.
+func (h *Handler) Release(ctx context.Context, app deploy.App, ver deploy.Version) (deploy.Release, error) {
+	var rel deploy.Release
+	err := h.store.View(ctx, func(ctx context.Context, v deploy.View) error {
+		var err error
+		rel, err = v.Release(ctx, app, ver)
+		return err
+	})
+	return rel, err
+}
+
+// Request is one command as an entry point received it.
+type Request struct {
+	Actor  deploy.Actor
+	Groups []string // the actor's Slack user groups, for the policy
+	Via    deploy.Via
+	Text   string // the command line as typed, for the audit log
+	// Key makes the request idempotent: a Slack envelope or action id, the API's
+	// Idempotency-Key, one per console line. A request with a key that was seen before gets
+	// the first result back and changes nothing. Keys are scoped by entry point.
+	Key string
+}
+
+// Execute parses and runs one command line.
+func (h *Handler) Execute(ctx context.Context, r Request) Result {
 	cmd, err := Parse(r.Text)
 	if err != nil {
-		rep := h.errorReply(err)
-		h.audit(ctx, r, rep, "", "")
-		return rep
+		return h.refused(ctx, r, "", err)
 	}
 	return h.Run(ctx, r, cmd)
 }
 
 // Run executes a parsed command (for example the confirmed form of an earlier one).
-func (h *Handler) Run(ctx context.Context, r Request, cmd Command) Reply {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+func (h *Handler) Run(ctx context.Context, r Request, cmd Command) Result {
 	if r.Text == "" {
 		r.Text = Format(cmd)
 	}
-	a := action{h: h, req: r, now: h.now().UTC()}
-	rep, err := a.run(ctx, cmd)
-	if err != nil {
-		rep = h.errorReply(err)
-	}
-	if !a.audited {
-		h.audit(ctx, r, rep, a.env, a.app)
-	}
-	return rep
-}
-
-// action carries one command's context while it runs.
-type action struct {
-	h       *Handler
-	req     Request
-	now     time.Time
-	env     deploy.Env // main target, for the audit log
-	app     deploy.App
-	audited bool // the audit entry went into the action's transaction
-}
-
-func (a *action) run(ctx context.Context, cmd Command) (Reply, error) {
+	verb := cmd.verb()
 	switch c := cmd.(type) {
 	case Deploy:
-		return a.deploy(ctx, c)
+		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.deploy(ctx, v, c)
+		})
 	case Rollback:
-		return a.rollback(ctx, c)
+		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.rollback(ctx, v, c)
+		})
 	case Lock:
-		return a.lock(ctx, c)
+		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.lock(ctx, v, c)
+		})
 	case Unlock:
-		return a.unlock(ctx, c)
-	case Locks:
-		return a.locks(ctx, c)
-	case Status:
-		return a.status(ctx, c)
-	case Envs:
-		return a.listEnvs(ctx)
-	case History:
-		return a.history(ctx, c)
-	case Help:
-		return help(c), nil
-	case Audit:
-		return a.auditLog(ctx, c)
+		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.unlock(ctx, v, c)
+		})
 	}
-	return Reply{}, fmt.Errorf("no handler for %T", cmd)
+	return h.query(ctx, r, cmd)
 }
 
-// commit applies a change with the action's audit entry and wakes the git writer.
-func (a *action) commit(ctx context.Context, c deploy.Change, rep Reply) error {
-	c.Audit = a.auditEntry(rep)
-	if _, err := a.h.store.Apply(ctx, c); err != nil {
-		return fmt.Errorf("apply %s: %w", a.req.Text, err)
+// decider decides an action from its view: the result, and the change to write (without
+// its audit entry, which act adds). A user error is a refusal, recorded like a result.
+type decider func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error)
+
+// act runs one action in one store transaction: key lookup, decision, change, audit entry
+// and key → result are written together, or nothing is.
+func (h *Handler) act(ctx context.Context, r Request, verb, fingerprint string, decide decider) Result {
+	now := h.now().UTC()
+	var key deploy.RequestKey
+	if r.Key != "" {
+		key = deploy.RequestKey{Key: string(r.Via) + ":" + r.Key, Fingerprint: verb + " " + fingerprint}
 	}
-	a.audited = true
-	if c.Repo != nil {
-		a.h.notify()
+	var (
+		res  Result
+		repo bool
+		a    *action
+	)
+	rec, replayed, err := h.store.Act(ctx, key, func(ctx context.Context, v deploy.View) (deploy.Decided, error) {
+		a = &action{h: h, req: r, now: now}
+		var change deploy.Change
+		var err error
+		res, change, err = decide(ctx, a, v)
+		if err != nil {
+			if _, ok := deploy.UserMessage(err); !ok {
+				return deploy.Decided{}, err
+			}
+			res, change = refusal(err), deploy.Change{}
+		}
+		res.Verb, res.At, res.Actor = verb, now, r.Actor
+		change.Audit = a.auditEntry(res)
+		repo = change.Repo != nil
+		body, err := json.Marshal(res)
+		if err != nil {
+			return deploy.Decided{}, fmt.Errorf("encode result: %w", err)
+		}
+		return deploy.Decided{Change: change, Result: body}, nil
+	})
+	if err != nil {
+		if a == nil {
+			a = &action{h: h, req: r, now: now}
+		}
+		return h.failed(ctx, a, verb, err)
 	}
-	return nil
+	if replayed {
+		if res, err = decodeResult(rec.Result); err != nil {
+			return h.failed(ctx, &action{h: h, req: r, now: now}, verb, err)
+		}
+		res.Replayed = true
+	}
+	res.ActionID = rec.ActionID
+	if repo && !replayed {
+		h.notify()
+	}
+	return res
 }
 
-func (a *action) auditEntry(rep Reply) deploy.AuditEntry {
+// query answers a read-only command from a snapshot; it never blocks writers. It is audited.
+func (h *Handler) query(ctx context.Context, r Request, cmd Command) Result {
+	a := &action{h: h, req: r, now: h.now().UTC()}
+	var res Result
+	err := h.store.View(ctx, func(ctx context.Context, v deploy.View) error {
+		var err error
+		res, err = a.answer(ctx, v, cmd)
+		return err
+	})
+	if err != nil {
+		return h.failed(ctx, a, cmd.verb(), err)
+	}
+	res.Verb, res.At, res.Actor = cmd.verb(), a.now, r.Actor
+	res.ActionID = a.auditAlone(ctx, res)
+	return res
+}
+
+// refused answers a command that was refused before any decision (a parse error).
+func (h *Handler) refused(ctx context.Context, r Request, verb string, err error) Result {
+	a := &action{h: h, req: r, now: h.now().UTC()}
+	return h.failed(ctx, a, verb, err)
+}
+
+// failed turns an error into a result and audits it on its own: user errors show their
+// text; anything else shows a reference and is logged once with it.
+func (h *Handler) failed(ctx context.Context, a *action, verb string, err error) Result {
+	var res Result
+	if _, ok := deploy.UserMessage(err); ok {
+		res = refusal(err)
+	} else {
+		ref := newRef()
+		h.log.Error("command failed", "ref", ref, "actor", a.req.Actor.Display(), "cmd", a.req.Text, "err", err)
+		res = Result{Outcome: deploy.OutcomeFailed, Err: err,
+			Problem: &Problem{Kind: ProblemInternal, Message: fmt.Sprintf("internal error (ref %s)", ref)}}
+	}
+	res.Verb, res.At, res.Actor = verb, a.now, a.req.Actor
+	res.ActionID = a.auditAlone(ctx, res)
+	return res
+}
+
+// refusal is the result of a user error.
+func refusal(err error) Result {
+	msg, _ := deploy.UserMessage(err)
+	res := Result{Outcome: deploy.OutcomeInvalid, Err: err, Problem: &Problem{Kind: problemKind(err), Message: msg}}
+	if errors.Is(err, deploy.ErrDenied) {
+		res.Outcome = deploy.OutcomeDenied
+	}
+	return res
+}
+
+func problemKind(err error) ProblemKind {
+	switch {
+	case errors.Is(err, deploy.ErrDenied):
+		return ProblemDenied
+	case errors.Is(err, deploy.ErrNotFound):
+		return ProblemNotFound
+	case errors.Is(err, deploy.ErrConflict):
+		return ProblemConflict
+	}
+	return ProblemInvalid
+}
+
+// problemErrs maps problem kinds back to the sentinel errors, for stored results.
+var problemErrs = map[ProblemKind]error{
+	ProblemInvalid: deploy.ErrInvalid, ProblemDenied: deploy.ErrDenied,
+	ProblemNotFound: deploy.ErrNotFound, ProblemConflict: deploy.ErrConflict,
+}
+
+// decodeResult reads a stored result back, with its commands and its error.
+func decodeResult(b []byte) (Result, error) {
+	var res Result
+	if err := json.Unmarshal(b, &res); err != nil {
+		return Result{}, fmt.Errorf("decode stored result: %w", err)
+	}
+	if p := res.Problem; p != nil {
+		if kind, ok := problemErrs[p.Kind]; ok {
+			res.Err = &deploy.Error{Kind: kind, Msg: p.Message}
+		} else {
+			res.Err = errors.New(p.Message)
+		}
+	}
+	var err error
+	if c := res.Confirm; c != nil {
+		if c.Command, err = Parse(c.CommandText); err != nil {
+			return Result{}, fmt.Errorf("decode stored confirmation %q: %w", c.CommandText, err)
+		}
+	}
+	if c := res.Choice; c != nil {
+		for i := range c.Options {
+			if c.Options[i].Command, err = Parse(c.Options[i].CommandText); err != nil {
+				return Result{}, fmt.Errorf("decode stored choice %q: %w", c.Options[i].CommandText, err)
+			}
+		}
+	}
+	return res, nil
+}
+
+// action carries one command's context while it is decided.
+type action struct {
+	h   *Handler
+	req Request
+	now time.Time
+	env deploy.Env // main target, for the audit log
+	app deploy.App
+}
+
+func (a *action) auditEntry(res Result) deploy.AuditEntry {
 	return deploy.AuditEntry{
 		Time: a.now, Actor: a.req.Actor, Via: a.req.Via, Command: a.req.Text,
-		Env: a.env, App: a.app, Outcome: rep.Outcome, Detail: rep.Text,
+		Env: a.env, App: a.app, Outcome: res.Outcome, Detail: res.Summary(),
 	}
 }
 
-func (h *Handler) audit(ctx context.Context, r Request, rep Reply, env deploy.Env, app deploy.App) {
-	a := action{h: h, req: r, now: h.now().UTC(), env: env, app: app}
-	e := a.auditEntry(rep)
-	if err := h.store.Audit(ctx, e); err != nil {
-		h.log.Error("audit failed", "actor", r.Actor.Display(), "cmd", r.Text, "err", err)
+// auditAlone records the audit entry of something that changed nothing and returns its id.
+func (a *action) auditAlone(ctx context.Context, res Result) int64 {
+	id, err := a.h.store.Audit(ctx, a.auditEntry(res))
+	if err != nil {
+		a.h.log.Error("audit failed", "actor", a.req.Actor.Display(), "cmd", a.req.Text, "err", err)
 	}
+	return id
 }
 
-// errorReply turns an error into a reply: user errors show their text, anything else
-// shows a reference and is logged once with it.
-func (h *Handler) errorReply(err error) Reply {
-	if msg, ok := deploy.UserMessage(err); ok {
-		out := deploy.OutcomeInvalid
-		if errors.Is(err, deploy.ErrDenied) {
-			out = deploy.OutcomeDenied
-		}
-		return Reply{Outcome: out, Text: msg, Err: err}
-	}
-	ref := newRef()
-	h.log.Error("command failed", "ref", ref, "err", err)
-	return Reply{Outcome: deploy.OutcomeFailed, Text: fmt.Sprintf("internal error (ref %s)", ref), Err: err}
-}
-
+// newRef returns 8 random hex digits that tie an answer to its log line.
 func newRef() string {
-	b := make([]byte, 3)
+	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }

@@ -15,6 +15,7 @@ import (
 
 	"kuberpult/commands"
 	"kuberpult/deploy"
+	"kuberpult/reply"
 	"kuberpult/store"
 )
 
@@ -66,8 +67,7 @@ func manifest(app string, env deploy.Env, v int) string {
 	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\ndata:\n  version: \"%d\"\n", app, env, v)
 }
 
-func (f *fixture) release(app, team string, v int, envs ...deploy.Env) (commands.ReleaseResult, error) {
-	f.t.Helper()
+func releaseReq(app, team string, v int, envs ...deploy.Env) commands.ReleaseRequest {
 	if len(envs) == 0 {
 		envs = testEnvs().Names()
 	}
@@ -76,40 +76,64 @@ func (f *fixture) release(app, team string, v int, envs ...deploy.Env) (commands
 	for _, e := range envs {
 		req.Manifests[string(e)] = manifest(app, e, v)
 	}
-	return f.h.CreateRelease(context.Background(), ci, deploy.ViaAPI, req)
+	return req
 }
 
-func (f *fixture) mustRelease(app, team string, v int, envs ...deploy.Env) commands.ReleaseResult {
+func (f *fixture) release(app, team string, v int, envs ...deploy.Env) commands.Result {
 	f.t.Helper()
-	res, err := f.release(app, team, v, envs...)
-	if err != nil {
-		f.t.Fatalf("release %s %d: %v", app, v, err)
+	return f.h.CreateRelease(context.Background(), commands.Request{Actor: ci, Via: deploy.ViaAPI}, releaseReq(app, team, v, envs...))
+}
+
+func (f *fixture) mustRelease(app, team string, v int, envs ...deploy.Env) commands.Result {
+	f.t.Helper()
+	res := f.release(app, team, v, envs...)
+	if !res.OK() {
+		f.t.Fatalf("release %s %d: %s %s", app, v, res.Outcome, reply.Text(res))
 	}
 	return res
 }
 
-func (f *fixture) exec(line string) commands.Reply {
+func (f *fixture) exec(line string) commands.Result {
 	f.t.Helper()
 	f.now = f.now.Add(time.Minute)
 	return f.h.Execute(context.Background(), commands.Request{Actor: alice, Via: deploy.ViaConsole, Text: line})
 }
 
-func (f *fixture) mustExec(line string) commands.Reply {
+func (f *fixture) mustExec(line string) commands.Result {
 	f.t.Helper()
-	rep := f.exec(line)
-	if !rep.OK() {
-		f.t.Fatalf("%s: %s (%s)", line, rep.Outcome, rep.Text)
+	res := f.exec(line)
+	if !res.OK() {
+		f.t.Fatalf("%s: %s (%s)", line, res.Outcome, reply.Text(res))
 	}
-	return rep
+	return res
 }
 
 func (f *fixture) state() deploy.State {
 	f.t.Helper()
-	st, err := f.db.State(context.Background())
+	st, err := f.h.State(context.Background())
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	return st
+}
+
+// view runs fn on a read-only snapshot of the store.
+func (f *fixture) view(fn func(v deploy.View) error) {
+	f.t.Helper()
+	if err := f.db.View(context.Background(), func(_ context.Context, v deploy.View) error { return fn(v) }); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) auditLog(filter deploy.AuditFilter) []deploy.AuditEntry {
+	f.t.Helper()
+	var out []deploy.AuditEntry
+	f.view(func(v deploy.View) error {
+		var err error
+		out, err = v.AuditLog(context.Background(), filter)
+		return err
+	})
+	return out
 }
 
 // versions returns "env=version" for every deployment of app.
@@ -135,7 +159,7 @@ func (f *fixture) pending() []deploy.OutboxEntry {
 func TestReleaseAutoDeploysToLatestEnvironments(t *testing.T) {
 	f := newFixture(t)
 	res := f.mustRelease("checkout", "shop", 1)
-	if diff := cmp.Diff([]deploy.Env{"development"}, res.Deployed); diff != "" {
+	if diff := cmp.Diff([]deploy.Env{"development"}, res.Release.Deployed); diff != "" {
 		t.Errorf("deployed (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(map[deploy.Env]deploy.Version{"development": 1}, f.versions("checkout")); diff != "" {
@@ -153,11 +177,13 @@ func TestReleaseAutoDeploysToLatestEnvironments(t *testing.T) {
 	if !strings.HasPrefix(rc.Message, "deploy checkout 1 to development\n") || rc.Author != ci {
 		t.Errorf("repo change message %q author %+v", rc.Message, rc.Author)
 	}
-	want := []deploy.EnvFiles{{Env: "development", Config: testEnvs()["development"],
-		Manifests: []deploy.AppManifest{{App: "checkout", Manifest: manifest("checkout", "development", 1)}},
-		Apps:      []deploy.ArgoApp{{App: "checkout", Team: "shop"}}}}
-	if diff := cmp.Diff(want, rc.Envs); diff != "" {
-		t.Errorf("env files (-want +got):\n%s", diff)
+	// A delta: the manifest it sets, never the environment's list of apps.
+	want := []deploy.ManifestChange{{Env: "development", App: "checkout", Version: 1, Manifest: manifest("checkout", "development", 1)}}
+	if diff := cmp.Diff(want, rc.Manifests); diff != "" || len(rc.Configs) != 0 || len(rc.Teams) != 0 {
+		t.Errorf("repo change (-want +got):\n%s\nconfigs %v teams %v", diff, rc.Configs, rc.Teams)
+	}
+	if p[0].ID != res.ActionID || res.ActionID == 0 {
+		t.Errorf("outbox entry %d, result action %d: want the action's id", p[0].ID, res.ActionID)
 	}
 	if f.notified != 1 {
 		t.Errorf("git writer notified %d times, want 1", f.notified)
@@ -182,17 +208,17 @@ func TestReleaseIdempotency(t *testing.T) {
 	before := len(f.pending())
 
 	res := f.mustRelease("checkout", "shop", 1)
-	if res.Outcome != commands.ReleaseExists {
-		t.Errorf("outcome = %s, want already_exists", res.Outcome)
+	if res.Release.Outcome != commands.ReleaseExists || res.Outcome != deploy.OutcomeNoop {
+		t.Errorf("outcome = %s/%s, want already_exists", res.Release.Outcome, res.Outcome)
 	}
 	// Formatting differences do not count.
 	req := commands.ReleaseRequest{Application: "checkout", Version: "1", Manifests: map[string]string{}}
 	for _, e := range testEnvs().Names() {
 		req.Manifests[string(e)] = "# reformatted\n" + strings.ReplaceAll(manifest("checkout", e, 1), "  ", "    ")
 	}
-	res, err := f.h.CreateRelease(context.Background(), ci, deploy.ViaAPI, req)
-	if err != nil || res.Outcome != commands.ReleaseExists {
-		t.Errorf("reformatted release: %v, %v; want already_exists", res.Outcome, err)
+	res = f.h.CreateRelease(context.Background(), commands.Request{Actor: ci, Via: deploy.ViaAPI}, req)
+	if res.Release == nil || res.Release.Outcome != commands.ReleaseExists {
+		t.Errorf("reformatted release: %s %s; want already_exists", res.Outcome, reply.Text(res))
 	}
 
 	conflicts := []struct {
@@ -212,9 +238,9 @@ func TestReleaseIdempotency(t *testing.T) {
 				r.Manifests[string(e)] = manifest("checkout", e, 1)
 			}
 			c.mod(&r)
-			_, err := f.h.CreateRelease(context.Background(), ci, deploy.ViaAPI, r)
-			if !errors.Is(err, deploy.ErrConflict) || !strings.Contains(err.Error(), c.field) {
-				t.Errorf("err = %v, want a conflict naming %s", err, c.field)
+			res := f.h.CreateRelease(context.Background(), commands.Request{Actor: ci, Via: deploy.ViaAPI}, r)
+			if !errors.Is(res.Err, deploy.ErrConflict) || !strings.Contains(reply.Text(res), c.field) {
+				t.Errorf("result = %s %q, want a conflict naming %s", res.Outcome, reply.Text(res), c.field)
 			}
 		})
 	}
@@ -234,6 +260,8 @@ func TestReleaseValidation(t *testing.T) {
 		{"long app", func(r *commands.ReleaseRequest) { r.Application = strings.Repeat("a", 40) }, "at most 39"},
 		{"no version", func(r *commands.ReleaseRequest) { r.Version = "" }, "version: version \"\" is not a positive integer"},
 		{"zero version", func(r *commands.ReleaseRequest) { r.Version = "0" }, "not a positive integer"},
+		{"version 2^63", func(r *commands.ReleaseRequest) { r.Version = "9223372036854775808" }, "version 9223372036854775808 is too large: versions go from 1 to 9223372036854775807"},
+		{"version 2^64", func(r *commands.ReleaseRequest) { r.Version = "18446744073709551616" }, "too large"},
 		{"bad team", func(r *commands.ReleaseRequest) { r.Team = "Team A" }, "team: team name"},
 		{"bad commit", func(r *commands.ReleaseRequest) { r.SourceCommitID = "abc" }, "source_commit_id \"abc\" is not a 40-character hex commit id"},
 		{"long display", func(r *commands.ReleaseRequest) { r.DisplayVersion = "1234567890123456" }, "display_version is 16 characters long; at most 15"},
@@ -249,19 +277,18 @@ func TestReleaseValidation(t *testing.T) {
 			f := newFixture(t)
 			r := commands.ReleaseRequest{Application: "checkout", Version: "1", Manifests: map[string]string{"development": "a: 1"}}
 			tt.mod(&r)
-			_, err := f.h.CreateRelease(context.Background(), ci, deploy.ViaAPI, r)
-			if !errors.Is(err, deploy.ErrInvalid) {
-				t.Fatalf("err = %v, want ErrInvalid", err)
+			res := f.h.CreateRelease(context.Background(), commands.Request{Actor: ci, Via: deploy.ViaAPI}, r)
+			if !errors.Is(res.Err, deploy.ErrInvalid) {
+				t.Fatalf("result = %s %v, want ErrInvalid", res.Outcome, res.Err)
 			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %q, want it to contain %q", err, tt.want)
+			if !strings.Contains(reply.Text(res), tt.want) {
+				t.Errorf("reply = %q, want it to contain %q", reply.Text(res), tt.want)
 			}
 			if st := f.state(); len(st.Apps) != 0 || len(f.pending()) != 0 {
 				t.Errorf("invalid release changed state: apps %v", st.Apps)
 			}
-			log, err := f.db.AuditLog(context.Background(), store.AuditFilter{})
-			if err != nil || len(log) != 1 || log[0].Outcome != deploy.OutcomeInvalid {
-				t.Errorf("audit = %+v, %v; want one invalid entry", log, err)
+			if log := f.auditLog(deploy.AuditFilter{}); len(log) != 1 || log[0].Outcome != deploy.OutcomeInvalid {
+				t.Errorf("audit = %+v; want one invalid entry", log)
 			}
 		})
 	}
@@ -276,18 +303,18 @@ func TestLockHoldsAutoDeployAndUnlockNeverDeploys(t *testing.T) {
 		t.Fatalf("deployed %v held %v; want held only", res.Deployed, res.Held)
 	}
 	held, ok := f.state().HeldOn("development", "checkout")
-	if !ok || held.Version != 2 || held.LockIDs[0] != "lk-1" {
+	if !ok || held.Version != 2 || held.LockIDs()[0] != "lk-1" || held.By[0].Kind != deploy.HeldByLock {
 		t.Errorf("held = %+v, %v", held, ok)
 	}
 	if got := f.versions("checkout")["development"]; got != 1 {
 		t.Errorf("development runs %d, want 1 (held)", got)
 	}
-	if rep := f.mustExec("status"); !strings.Contains(rep.Text, "✋ checkout 2 on development") {
-		t.Errorf("status does not show the held deployment:\n%s", rep.Text)
+	if rep := f.mustExec("status"); !strings.Contains(reply.Text(rep), "✋ checkout 2 on development") {
+		t.Errorf("status does not show the held deployment:\n%s", reply.Text(rep))
 	}
 	rep := f.mustExec("unlock development")
-	if !strings.Contains(rep.Text, "Nothing was deployed") || !strings.Contains(rep.Text, "1 app(s) have a newer version waiting: checkout 1 → 2") {
-		t.Errorf("unlock reply:\n%s", rep.Text)
+	if text := reply.Text(rep); !strings.Contains(text, "Nothing was deployed") || !strings.Contains(text, "1 app(s) have a newer version waiting: checkout 1 → 2") {
+		t.Errorf("unlock reply:\n%s", text)
 	}
 	if got := f.versions("checkout")["development"]; got != 1 {
 		t.Errorf("unlock deployed: development runs %d", got)
@@ -323,17 +350,18 @@ func TestDeployAsksWhenLockedAndForceDeploys(t *testing.T) {
 	f.mustExec(`lock production-jp "peak hours"`)
 	outboxBefore := len(f.pending())
 	rep := f.exec("deploy checkout to production")
-	if rep.Outcome != deploy.OutcomeConfirm || rep.Confirm == nil || !strings.Contains(rep.Text, "peak hours") {
+	if rep.Outcome != deploy.OutcomeConfirm || rep.Confirm == nil || !strings.Contains(reply.Text(rep), "peak hours") {
 		t.Fatalf("reply = %+v, want a confirmation naming the lock", rep)
 	}
 	if len(f.pending()) != outboxBefore || f.versions("checkout")["production-de"] != 1 {
 		t.Fatal("a deploy waiting for confirmation changed something")
 	}
-	if got, want := commands.Format(rep.Confirm.Command), "deploy checkout 2 to production --force"; got != want {
+	// The confirmed command carries the state it was asked about.
+	if got, want := commands.Format(rep.Confirm.Command), "deploy checkout 2 to production --force --from production-de=1,production-jp=1"; got != want {
 		t.Errorf("confirmed command = %q, want %q", got, want)
 	}
 	done := f.h.Run(context.Background(), commands.Request{Actor: alice, Via: deploy.ViaConsole}, rep.Confirm.Command)
-	if done.Outcome != deploy.OutcomeDone || !strings.Contains(done.Text, "Ignored locks") {
+	if done.Outcome != deploy.OutcomeDone || !strings.Contains(reply.Text(done), "Ignored locks") {
 		t.Fatalf("confirmed deploy: %+v", done)
 	}
 	if diff := cmp.Diff(map[deploy.Env]deploy.Version{"development": 2, "production-de": 2, "production-jp": 2}, f.versions("checkout")); diff != "" {
@@ -341,8 +369,8 @@ func TestDeployAsksWhenLockedAndForceDeploys(t *testing.T) {
 	}
 	p := f.pending()
 	last := p[len(p)-1].Change
-	if len(last.Envs) != 2 || last.Author != alice || !strings.HasPrefix(last.Message, "deploy checkout 2 to production-de, production-jp\n") {
-		t.Errorf("group deploy must be one commit for both envs by alice; got %q with %d envs", last.Message, len(last.Envs))
+	if len(last.Envs()) != 2 || last.Author != alice || !strings.HasPrefix(last.Message, "deploy checkout 2 to production-de, production-jp\n") {
+		t.Errorf("group deploy must be one commit for both envs by alice; got %q with envs %v", last.Message, last.Envs())
 	}
 	// Deploying what already runs is a no-op.
 	if rep := f.exec("deploy checkout 2 to production"); rep.Outcome != deploy.OutcomeNoop {
@@ -379,8 +407,8 @@ func TestRollback(t *testing.T) {
 	f.mustExec("deploy checkout 2 to staging")
 	f.mustExec("deploy checkout 3 to staging")
 	rep := f.mustExec(`rollback checkout on staging --reason "500s in cart"`)
-	if !strings.Contains(rep.Text, "back from 3 to 2") {
-		t.Errorf("reply: %s", rep.Text)
+	if !strings.Contains(reply.Text(rep), "back from 3 to 2") {
+		t.Errorf("reply: %s", reply.Text(rep))
 	}
 	st := f.state()
 	d, _ := st.Deployed("staging", "checkout")
@@ -403,8 +431,8 @@ func TestRollback(t *testing.T) {
 		"rollback checkout on staging to 9":  "has no release 9",
 		"rollback catalog on development":    "has run only version 1 on development",
 	} {
-		if rep := f.exec(line); rep.Outcome != deploy.OutcomeInvalid || !strings.Contains(rep.Text, want) {
-			t.Errorf("%s: %s %q, want invalid containing %q", line, rep.Outcome, rep.Text, want)
+		if rep := f.exec(line); rep.Outcome != deploy.OutcomeInvalid || !strings.Contains(reply.Text(rep), want) {
+			t.Errorf("%s: %s %q, want invalid containing %q", line, rep.Outcome, reply.Text(rep), want)
 		}
 	}
 }
@@ -423,8 +451,8 @@ func TestLocksAndUnlock(t *testing.T) {
 		t.Errorf("group lock on production-jp = %+v", ls)
 	}
 	rep := f.mustExec("locks production")
-	if strings.Count(rep.Text, "•") != 3 {
-		t.Errorf("locks production lists:\n%s", rep.Text)
+	if strings.Count(reply.Text(rep), "•") != 3 {
+		t.Errorf("locks production lists:\n%s", reply.Text(rep))
 	}
 	f.mustExec("unlock lk-1")
 	if got := len(f.state().Locks); got != 2 {
@@ -435,10 +463,12 @@ func TestLocksAndUnlock(t *testing.T) {
 	if got := len(f.state().Locks); got != 0 {
 		t.Errorf("%d locks remain", got)
 	}
-	hist, err := f.db.LockHistory(context.Background(), "", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var hist []deploy.LockRecord
+	f.view(func(v deploy.View) error {
+		var err error
+		hist, err = v.LockHistory(context.Background(), "", 0)
+		return err
+	})
 	for _, r := range hist {
 		if r.DeletedBy == nil || *r.DeletedBy != alice {
 			t.Errorf("lock history %s on %s: deleted by %v, want alice", r.ID, r.Env, r.DeletedBy)
@@ -454,8 +484,8 @@ func TestLocksAndUnlock(t *testing.T) {
 		"deploy checkout 7 to staging":  "checkout has no release 7; the newest is 1",
 		"unlock checkout on production": "checkout on production has no app lock",
 	} {
-		if rep := f.exec(line); rep.OK() || !strings.Contains(rep.Text, want) {
-			t.Errorf("%s: %s %q, want failure containing %q", line, rep.Outcome, rep.Text, want)
+		if rep := f.exec(line); rep.OK() || !strings.Contains(reply.Text(rep), want) {
+			t.Errorf("%s: %s %q, want failure containing %q", line, rep.Outcome, reply.Text(rep), want)
 		}
 	}
 }
@@ -467,10 +497,7 @@ func TestEveryCommandIsAudited(t *testing.T) {
 	for _, l := range lines {
 		f.exec(l)
 	}
-	log, err := f.db.AuditLog(context.Background(), store.AuditFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := f.auditLog(deploy.AuditFilter{})
 	var got []string
 	for i := len(log) - 1; i >= 0; i-- {
 		got = append(got, fmt.Sprintf("%s %s %s", log[i].Via, log[i].Outcome, log[i].Command))
@@ -506,7 +533,7 @@ func TestTranscript(t *testing.T) {
 	var b strings.Builder
 	for _, line := range script {
 		rep := f.exec(line)
-		fmt.Fprintf(&b, "> %s\n[%s]\n%s\n\n", line, rep.Outcome, rep.Text)
+		fmt.Fprintf(&b, "> %s\n[%s]\n%s\n\n", line, rep.Outcome, reply.Text(rep))
 	}
 	golden := filepath.Join("testdata", "transcript.golden")
 	if *update {

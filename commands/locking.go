@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"kuberpult/deploy"
 	"kuberpult/policy"
@@ -16,28 +15,29 @@ func (a *action) newLock(kind deploy.LockKind, id string, env deploy.Env, app de
 		SuggestedLifetime: lifetime, Author: a.req.Actor, CreatedAt: a.now}
 }
 
-func (a *action) lock(ctx context.Context, c Lock) (Reply, error) {
+func (a *action) lock(ctx context.Context, v deploy.View, c Lock) (Result, deploy.Change, error) {
 	a.app, a.env = c.App, deploy.Env(c.Target)
 	envs, err := a.h.targetEnvs(c.Target)
 	if err != nil {
-		return Reply{}, err
+		return Result{}, deploy.Change{}, err
 	}
-	st, err := a.h.store.StateOf(ctx, envs)
-	if err != nil {
-		return Reply{}, err
-	}
+	var team deploy.Team // the team whose membership app and team locks need
 	switch c.Kind {
 	case deploy.LockApp:
-		err = knownApp(st, c.App)
+		info, err := knownApp(ctx, v, c.App)
+		if err != nil {
+			return Result{}, deploy.Change{}, err
+		}
+		team = info.Team
 	case deploy.LockTeam:
-		err = knownTeam(st, c.Team)
-	}
-	if err != nil {
-		return Reply{}, err
+		if err := knownTeam(ctx, v, c.Team); err != nil {
+			return Result{}, deploy.Change{}, err
+		}
+		team = c.Team
 	}
 	for _, env := range envs {
-		if err := a.allowLock(policy.CreateLock, st, deploy.Lock{Kind: c.Kind, Env: env, App: c.App, Team: c.Team}); err != nil {
-			return Reply{}, err
+		if err := a.allowLock(policy.CreateLock, deploy.Lock{Kind: c.Kind, Env: env, App: c.App, Team: c.Team}, team); err != nil {
+			return Result{}, deploy.Change{}, err
 		}
 	}
 	id := c.ID
@@ -48,147 +48,173 @@ func (a *action) lock(ctx context.Context, c Lock) (Reply, error) {
 	for _, env := range envs {
 		change.CreateLocks = append(change.CreateLocks, a.newLock(c.Kind, id, env, c.App, c.Team, c.Message, c.Lifetime))
 	}
-	what := change.CreateLocks[0]
-	what.Env = deploy.Env(c.Target)
-	target := what.Target()
-	if len(envs) > 1 {
-		target += " (" + joinEnvs(envs) + ")"
-	}
-	text := fmt.Sprintf("🔒 Locked %s: %q — lock `%s`", target, c.Message, id)
-	if c.Lifetime != "" {
-		text += ", suggested lifetime " + c.Lifetime
-	}
-	text += ".\nAutomated deployments stop here; manual deploys show the lock and ask for confirmation."
-	rep := Reply{Outcome: deploy.OutcomeDone, Text: text}
-	return rep, a.commit(ctx, change, rep)
+	return Result{Outcome: deploy.OutcomeDone, Targets: envs, Locked: &Locked{Target: c.Target, Locks: change.CreateLocks}}, change, nil
 }
 
-func (a *action) unlock(ctx context.Context, c Unlock) (Reply, error) {
+func (a *action) unlock(ctx context.Context, v deploy.View, c Unlock) (Result, deploy.Change, error) {
 	a.app, a.env = c.App, deploy.Env(c.Target)
-	st, err := a.h.store.State(ctx)
+	var envs []deploy.Env // nil: every environment (a lock id, or a word that may be one)
+	if c.Kind != "" {
+		var err error
+		if envs, err = a.h.targetEnvs(c.Target); err != nil {
+			return Result{}, deploy.Change{}, err
+		}
+	}
+	st, err := v.State(ctx, deploy.Query{Envs: envs, Apps: []deploy.App{}})
 	if err != nil {
-		return Reply{}, err
+		return Result{}, deploy.Change{}, err
 	}
 	var remove []deploy.Lock
-	switch {
-	case c.ID != "" && c.Kind != "":
-		envs, err := a.h.targetEnvs(c.Target)
-		if err != nil {
-			return Reply{}, err
-		}
+	match := func(keep func(l deploy.Lock) bool) {
 		for _, l := range st.Locks {
-			if l.ID == c.ID && l.Kind == c.Kind && l.App == c.App && l.Team == c.Team && containsEnv(envs, l.Env) {
+			if keep(l) {
 				remove = append(remove, l)
 			}
 		}
+	}
+	switch {
+	case c.Kind != "" && c.ID != "":
+		match(func(l deploy.Lock) bool {
+			return l.ID == c.ID && l.Kind == c.Kind && l.App == c.App && l.Team == c.Team
+		})
 		if len(remove) == 0 {
-			probe := deploy.Lock{Kind: c.Kind, App: c.App, Team: c.Team, Env: deploy.Env(c.Target)}
-			return Reply{Outcome: deploy.OutcomeNoop, Text: fmt.Sprintf("no %s lock `%s` on %s; nothing to do", c.Kind, c.ID, probe.Target())}, nil
+			missing := deploy.Lock{Kind: c.Kind, ID: c.ID, App: c.App, Team: c.Team, Env: deploy.Env(c.Target)}
+			return Result{Outcome: deploy.OutcomeNoop, Targets: envs, NoSuchLock: &missing}, deploy.Change{}, nil
 		}
 	case c.Kind == deploy.LockApp || c.Kind == deploy.LockTeam:
-		envs, err := a.h.targetEnvs(c.Target)
-		if err != nil {
-			return Reply{}, err
-		}
-		for _, l := range st.Locks {
-			if l.Kind == c.Kind && l.App == c.App && l.Team == c.Team && containsEnv(envs, l.Env) {
-				remove = append(remove, l)
-			}
-		}
+		match(func(l deploy.Lock) bool { return l.Kind == c.Kind && l.App == c.App && l.Team == c.Team })
 		if len(remove) == 0 {
 			probe := deploy.Lock{Kind: c.Kind, App: c.App, Team: c.Team, Env: deploy.Env(c.Target)}
-			return Reply{}, deploy.NotFoundf("%s has no %s lock; locks there: %s", probe.Target(), c.Kind, lockSummary(st, envs))
+			return Result{}, deploy.Change{}, deploy.NotFoundf("%s has no %s lock; locks there: %s", probe.Target(), c.Kind, lockSummary(st.Locks))
+		}
+	case c.Kind == deploy.LockEnv:
+		match(func(l deploy.Lock) bool { return l.Kind == deploy.LockEnv })
+		if len(remove) == 0 {
+			return Result{}, deploy.Change{}, deploy.NotFoundf("%s has no environment lock; locks there: %s", c.Target, lockSummary(st.Locks))
+		}
+	case c.Target == "":
+		match(func(l deploy.Lock) bool { return l.ID == c.ID })
+		if len(remove) == 0 {
+			return Result{}, deploy.Change{}, unknownLock(st.Locks, c.ID)
 		}
 	default:
-		if envs, err := a.h.targetEnvs(c.Target); err == nil {
-			for _, env := range envs {
-				remove = append(remove, st.EnvLocks(env)...)
-			}
-			if len(remove) == 0 {
-				return Reply{}, deploy.NotFoundf("%s has no environment lock; locks there: %s", c.Target, lockSummary(st, envs))
-			}
-			break
+		var choice *Choice
+		if remove, choice, err = a.unlockWord(st, c.Target); err != nil || choice != nil {
+			return Result{Outcome: deploy.OutcomeConfirm, Choice: choice}, deploy.Change{}, err
 		}
+	}
+	return a.removeLocks(ctx, v, remove)
+}
+
+// unlockWord decides `unlock <word>`: the environment locks of an environment or group,
+// or the locks with that id; when the word is both and both have locks, it asks which.
+func (a *action) unlockWord(st deploy.State, word string) ([]deploy.Lock, *Choice, error) {
+	var byID, onTarget, there []deploy.Lock
+	targets, err := a.h.targetEnvs(word)
+	isTarget := err == nil
+	for _, l := range st.Locks {
+		if l.ID == word {
+			byID = append(byID, l)
+		}
+		if isTarget && containsEnv(targets, l.Env) {
+			there = append(there, l)
+			if l.Kind == deploy.LockEnv {
+				onTarget = append(onTarget, l)
+			}
+		}
+	}
+	switch {
+	case len(onTarget) > 0 && len(byID) > 0:
+		options := []Option{
+			{Command: Unlock{Kind: deploy.LockEnv, Target: word}, Kind: "environment", Locks: onTarget},
+			{Command: Unlock{ID: word}, Kind: "lock id", Locks: byID},
+		}
+		for i := range options {
+			options[i].CommandText = Format(options[i].Command)
+		}
+		return nil, &Choice{Name: word, Options: options}, nil
+	case len(onTarget) > 0:
+		return onTarget, nil, nil
+	case len(byID) > 0:
 		a.env = ""
-		for _, l := range st.Locks {
-			if l.ID == c.Target {
-				remove = append(remove, l)
-			}
-		}
-		if len(remove) == 0 {
-			return Reply{}, unknownLock(st, c.Target)
-		}
+		return byID, nil, nil
+	case isTarget:
+		return nil, nil, deploy.NotFoundf("%s has no environment lock; locks there: %s", word, lockSummary(there))
+	}
+	a.env = ""
+	return nil, nil, unknownLock(st.Locks, word)
+}
+
+// removeLocks removes locks after checking DeleteLock for each of them, and says what is
+// waiting on their environments now (unlocking never deploys).
+func (a *action) removeLocks(ctx context.Context, v deploy.View, remove []deploy.Lock) (Result, deploy.Change, error) {
+	st, err := v.State(ctx, deploy.Query{Envs: a.waitingEnvs(remove), Apps: nil})
+	if err != nil {
+		return Result{}, deploy.Change{}, err
 	}
 	deploy.SortLocks(remove)
 	for _, l := range remove {
-		if err := a.allowLock(policy.DeleteLock, st, l); err != nil {
-			return Reply{}, err
+		if err := a.allowLock(policy.DeleteLock, l, st.TeamOf(l.App)); err != nil {
+			return Result{}, deploy.Change{}, err
 		}
 	}
 	change := deploy.Change{DeletedBy: a.req.Actor}
 	var envs []deploy.Env
 	for _, l := range remove {
 		change.DeleteLocks = append(change.DeleteLocks, l.Key())
-		if !containsEnv(envs, l.Env) {
-			envs = append(envs, l.Env)
-		}
+		envs = appendEnv(envs, l.Env)
 	}
-	var text strings.Builder
-	fmt.Fprintf(&text, "🔓 Removed %d lock(s):\n%s", len(remove), lockLines(remove, a.now))
 	after := st
 	after.Locks = withoutLocks(st.Locks, remove)
-	text.WriteString("\n" + waitingText(a.h, after, envs))
-	rep := Reply{Outcome: deploy.OutcomeDone, Text: text.String()}
-	return rep, a.commit(ctx, change, rep)
+	res := Result{Outcome: deploy.OutcomeDone, Targets: envs, Unlocked: remove}
+	for _, env := range envs {
+		res.Waiting = append(res.Waiting, EnvWaiting{Env: env, Apps: waitingOn(a.h.envs, after, env), EnvLocks: len(after.EnvLocks(env))})
+	}
+	return res, change, nil
 }
 
-func (a *action) locks(ctx context.Context, c Locks) (Reply, error) {
+// waitingEnvs are the environments whose state tells what waits after removing locks:
+// theirs and their upstreams.
+func (a *action) waitingEnvs(locks []deploy.Lock) []deploy.Env {
+	var out []deploy.Env
+	for _, l := range locks {
+		out = appendEnv(out, l.Env)
+		if up := a.h.envs[l.Env].Upstream; up != nil && up.Environment != "" {
+			out = appendEnv(out, up.Environment)
+		}
+	}
+	return out
+}
+
+func appendEnv(envs []deploy.Env, e deploy.Env) []deploy.Env {
+	if containsEnv(envs, e) {
+		return envs
+	}
+	return append(envs, e)
+}
+
+func (a *action) locks(ctx context.Context, v deploy.View, c Locks) (Result, error) {
 	a.env = deploy.Env(c.Target)
 	envs := a.h.envs.Names()
 	if c.Target != "" {
 		var err error
 		if envs, err = a.h.targetEnvs(c.Target); err != nil {
-			return Reply{}, err
+			return Result{}, err
 		}
 	}
-	st, err := a.h.store.StateOf(ctx, nil)
+	st, err := v.State(ctx, deploy.Query{Envs: envs, Apps: []deploy.App{}})
 	if err != nil {
-		return Reply{}, err
+		return Result{}, err
 	}
-	var ls []deploy.Lock
-	for _, l := range st.Locks {
-		if containsEnv(envs, l.Env) {
-			ls = append(ls, l)
-		}
-	}
-	if len(ls) == 0 {
-		return Reply{Outcome: deploy.OutcomeDone, Text: "No locks on " + joinEnvs(envs) + "."}, nil
-	}
+	ls := append([]deploy.Lock{}, st.Locks...)
 	deploy.SortLocks(ls)
-	return Reply{Outcome: deploy.OutcomeDone, Text: fmt.Sprintf("%d lock(s):\n%s", len(ls), lockLines(ls, a.now))}, nil
+	return Result{Outcome: deploy.OutcomeDone, Targets: envs, Locks: ls}, nil
 }
 
-// lockLines renders one line per lock.
-func lockLines(ls []deploy.Lock, now time.Time) string {
-	var b strings.Builder
-	for i, l := range ls {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		fmt.Fprintf(&b, "  • `%s` %s lock on %s: %q — %s, %s", l.ID, l.Kind, l.Target(), l.Message, l.Author.Display(), ago(now, l.CreatedAt))
-		if l.SuggestedLifetime != "" {
-			fmt.Fprintf(&b, " (for %s)", l.SuggestedLifetime)
-		}
-	}
-	return b.String()
-}
-
-func lockSummary(st deploy.State, envs []deploy.Env) string {
+func lockSummary(ls []deploy.Lock) string {
 	var ids []string
-	for _, l := range st.Locks {
-		if containsEnv(envs, l.Env) {
-			ids = append(ids, fmt.Sprintf("`%s` (%s)", l.ID, l.Target()))
-		}
+	for _, l := range ls {
+		ids = append(ids, fmt.Sprintf("`%s` (%s)", l.ID, l.Target()))
 	}
 	if len(ids) == 0 {
 		return "none"
@@ -197,9 +223,9 @@ func lockSummary(st deploy.State, envs []deploy.Env) string {
 	return strings.Join(ids, ", ")
 }
 
-func unknownLock(st deploy.State, id string) error {
-	ids := make([]string, 0, len(st.Locks))
-	for _, l := range st.Locks {
+func unknownLock(ls []deploy.Lock, id string) error {
+	ids := make([]string, 0, len(ls))
+	for _, l := range ls {
 		ids = append(ids, l.ID)
 	}
 	return unknown("lock, environment or group", id, ids, "Lock ids", "There are no locks.")
@@ -226,18 +252,4 @@ func containsEnv(envs []deploy.Env, e deploy.Env) bool {
 		}
 	}
 	return false
-}
-
-// ago renders a duration in the past coarsely: "just now", "5m ago", "3h ago", "2d ago".
-func ago(now, t time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
 }

@@ -19,11 +19,11 @@ func Parse(line string) (Command, error) {
 	if len(words) == 0 {
 		return nil, deploy.Invalidf("empty command; try `help`")
 	}
-	verb := strings.ToLower(words[0])
+	verb := strings.ToLower(words[0].text)
 	args := words[1:]
 	p, ok := parsers[verb]
-	if !ok {
-		msg := fmt.Sprintf("unknown command `%s`", words[0])
+	if !ok || words[0].quoted {
+		msg := fmt.Sprintf("unknown command `%s`", words[0].text)
 		if s := suggest(verb, verbs()); s != "" {
 			msg += fmt.Sprintf("; did you mean `%s`?\nUsage: %s", s, synopsis(s))
 		} else {
@@ -41,10 +41,10 @@ func Parse(line string) (Command, error) {
 	return cmd, nil
 }
 
-var parsers map[string]func([]string) (Command, error)
+var parsers map[string]func([]word) (Command, error)
 
 func init() {
-	parsers = map[string]func([]string) (Command, error){
+	parsers = map[string]func([]word) (Command, error){
 		"deploy":   parseDeploy,
 		"rollback": parseRollback,
 		"lock":     parseLock,
@@ -61,13 +61,14 @@ func init() {
 // flagSpec maps a flag name to whether it takes a value.
 type flagSpec map[string]bool
 
-// splitFlags separates positional words from --flags.
-func splitFlags(args []string, spec flagSpec) (pos []string, flags map[string]string, err error) {
+// splitFlags separates positional words from --flags. A quoted word is always positional,
+// and an option's value is the next word, whatever it looks like.
+func splitFlags(args []word, spec flagSpec) (pos []word, flags map[string]string, err error) {
 	flags = map[string]string{}
 	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "--") || a == "--" {
-			pos = append(pos, a)
+		a := args[i].text
+		if args[i].quoted || !strings.HasPrefix(a, "--") || a == "--" {
+			pos = append(pos, args[i])
 			continue
 		}
 		name, val, hasVal := strings.Cut(a[2:], "=")
@@ -96,7 +97,7 @@ func splitFlags(args []string, spec flagSpec) (pos []string, flags map[string]st
 				return nil, nil, deploy.Invalidf("option `--%s` needs a value", name)
 			}
 			i++
-			flags[name] = args[i]
+			flags[name] = args[i].text
 		case hasVal:
 			return nil, nil, deploy.Invalidf("option `--%s` takes no value", name)
 		default:
@@ -106,8 +107,8 @@ func splitFlags(args []string, spec flagSpec) (pos []string, flags map[string]st
 	return pos, flags, nil
 }
 
-func extra(words []string) error {
-	return deploy.Invalidf("unexpected `%s`", strings.Join(words, " "))
+func extra(words []word) error {
+	return deploy.Invalidf("unexpected `%s`", strings.Join(texts(words), " "))
 }
 
 func appName(s string) (deploy.App, error) {
@@ -124,8 +125,8 @@ func targetName(s string) (string, error) {
 	return s, nil
 }
 
-func parseDeploy(args []string) (Command, error) {
-	pos, flags, err := splitFlags(args, flagSpec{"lock": true, "reason": true, "force": false})
+func parseDeploy(args []word) (Command, error) {
+	pos, flags, err := splitFlags(args, flagSpec{"lock": true, "reason": true, "force": false, "from": true})
 	if err != nil {
 		return nil, err
 	}
@@ -134,22 +135,22 @@ func parseDeploy(args []string) (Command, error) {
 	if len(pos) < 3 {
 		return nil, deploy.Invalidf("deploy needs an app and a target")
 	}
-	if c.App, err = appName(pos[0]); err != nil {
+	if c.App, err = appName(pos[0].text); err != nil {
 		return nil, err
 	}
 	rest := pos[1:]
-	if rest[0] != "to" {
-		if rest[0] != "latest" {
-			if c.Version, err = deploy.ParseVersion(rest[0]); err != nil {
+	if !rest[0].is("to") {
+		if !rest[0].is("latest") {
+			if c.Version, err = deploy.ParseVersion(rest[0].text); err != nil {
 				return nil, err
 			}
 		}
 		rest = rest[1:]
 	}
-	if len(rest) < 2 || rest[0] != "to" {
+	if len(rest) < 2 || !rest[0].is("to") {
 		return nil, deploy.Invalidf("deploy needs `to <env|group>`")
 	}
-	if c.Target, err = targetName(rest[1]); err != nil {
+	if c.Target, err = targetName(rest[1].text); err != nil {
 		return nil, err
 	}
 	if len(rest) > 2 {
@@ -163,32 +164,66 @@ func parseDeploy(args []string) (Command, error) {
 	}
 	c.Reason = flags["reason"]
 	c.Force = flags["force"] == "true"
+	if v, ok := flags["from"]; ok {
+		if c.From, err = parseFrom(v); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
-func parseRollback(args []string) (Command, error) {
-	pos, flags, err := splitFlags(args, flagSpec{"reason": true})
+// parseFrom reads a deploy precondition: env=version pairs, comma-separated; "none" for an
+// environment the app does not run on.
+func parseFrom(s string) ([]EnvVersion, error) {
+	var out []EnvVersion
+	seen := map[deploy.Env]bool{}
+	for _, part := range strings.Split(s, ",") {
+		name, ver, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, deploy.Invalidf("--from %q: use <env>=<version>, comma-separated (none for an environment the app does not run on)", s)
+		}
+		env, err := targetName(name)
+		if err != nil {
+			return nil, err
+		}
+		if seen[deploy.Env(env)] {
+			return nil, deploy.Invalidf("--from names %s twice", env)
+		}
+		seen[deploy.Env(env)] = true
+		ev := EnvVersion{Env: deploy.Env(env)}
+		if ver != "none" {
+			if ev.Version, err = deploy.ParseVersion(ver); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+func parseRollback(args []word) (Command, error) {
+	pos, flags, err := splitFlags(args, flagSpec{"reason": true, "from": true})
 	if err != nil {
 		return nil, err
 	}
 	var c Rollback
-	if len(pos) < 3 || pos[1] != "on" {
+	if len(pos) < 3 || !pos[1].is("on") {
 		return nil, deploy.Invalidf("rollback needs `<app> on <env>`")
 	}
-	if c.App, err = appName(pos[0]); err != nil {
+	if c.App, err = appName(pos[0].text); err != nil {
 		return nil, err
 	}
-	env, err := targetName(pos[2])
+	env, err := targetName(pos[2].text)
 	if err != nil {
 		return nil, err
 	}
 	c.Env = deploy.Env(env)
 	rest := pos[3:]
 	if len(rest) > 0 {
-		if rest[0] != "to" || len(rest) < 2 {
+		if !rest[0].is("to") || len(rest) < 2 {
 			return nil, extra(rest)
 		}
-		if c.To, err = deploy.ParseVersion(rest[1]); err != nil {
+		if c.To, err = deploy.ParseVersion(rest[1].text); err != nil {
 			return nil, err
 		}
 		if len(rest) > 2 {
@@ -196,10 +231,15 @@ func parseRollback(args []string) (Command, error) {
 		}
 	}
 	c.Reason = flags["reason"]
+	if v, ok := flags["from"]; ok {
+		if c.From, err = deploy.ParseVersion(v); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
-func parseLock(args []string) (Command, error) {
+func parseLock(args []word) (Command, error) {
 	pos, flags, err := splitFlags(args, flagSpec{"for": true, "id": true})
 	if err != nil {
 		return nil, err
@@ -214,16 +254,16 @@ func parseLock(args []string) (Command, error) {
 		}
 	}
 	switch {
-	case len(pos) >= 3 && pos[0] == "team" && pos[2] == "on":
+	case len(pos) >= 3 && pos[0].is("team") && pos[2].is("on"):
 		c.Kind = deploy.LockTeam
-		if err := deploy.ValidateTeam(pos[1]); err != nil {
+		if err := deploy.ValidateTeam(pos[1].text); err != nil {
 			return nil, err
 		}
-		c.Team = deploy.Team(pos[1])
+		c.Team = deploy.Team(pos[1].text)
 		pos = pos[3:]
-	case len(pos) >= 2 && pos[1] == "on":
+	case len(pos) >= 2 && pos[1].is("on"):
 		c.Kind = deploy.LockApp
-		if c.App, err = appName(pos[0]); err != nil {
+		if c.App, err = appName(pos[0].text); err != nil {
 			return nil, err
 		}
 		pos = pos[2:]
@@ -231,44 +271,58 @@ func parseLock(args []string) (Command, error) {
 	if len(pos) == 0 {
 		return nil, deploy.Invalidf("lock needs an environment or group")
 	}
-	if c.Target, err = targetName(pos[0]); err != nil {
+	if c.Target, err = targetName(pos[0].text); err != nil {
 		return nil, err
 	}
-	if len(pos) < 2 || strings.TrimSpace(pos[1]) == "" {
+	if len(pos) < 2 || strings.TrimSpace(pos[1].text) == "" {
 		return nil, deploy.Invalidf("a lock needs a message saying why, in quotes")
 	}
 	if len(pos) > 2 {
-		return nil, deploy.Invalidf("put the lock message in quotes: %q", strings.Join(pos[1:], " "))
+		return nil, deploy.Invalidf("put the lock message in quotes: %q", strings.Join(texts(pos[1:]), " "))
 	}
-	c.Message = pos[1]
+	c.Message = pos[1].text
 	return c, nil
 }
 
-func parseUnlock(args []string) (Command, error) {
-	pos, _, err := splitFlags(args, flagSpec{})
+func parseUnlock(args []word) (Command, error) {
+	pos, flags, err := splitFlags(args, flagSpec{"id": true})
 	if err != nil {
 		return nil, err
 	}
+	id, exact := flags["id"]
+	if exact {
+		if err := deploy.ValidateLockID(id); err != nil {
+			return nil, err
+		}
+	}
 	var c Unlock
 	switch {
-	case len(pos) == 4 && pos[0] == "team" && pos[2] == "on":
-		if err := deploy.ValidateTeam(pos[1]); err != nil {
+	case len(pos) == 4 && pos[0].is("team") && pos[2].is("on"):
+		if err := deploy.ValidateTeam(pos[1].text); err != nil {
 			return nil, err
 		}
-		c = Unlock{Kind: deploy.LockTeam, Team: deploy.Team(pos[1])}
-		c.Target, err = targetName(pos[3])
-	case len(pos) == 3 && pos[1] == "on":
+		c = Unlock{Kind: deploy.LockTeam, Team: deploy.Team(pos[1].text)}
+		c.Target, err = targetName(pos[3].text)
+	case len(pos) == 3 && pos[1].is("on"):
 		c.Kind = deploy.LockApp
-		if c.App, err = appName(pos[0]); err != nil {
+		if c.App, err = appName(pos[0].text); err != nil {
 			return nil, err
 		}
-		c.Target, err = targetName(pos[2])
+		c.Target, err = targetName(pos[2].text)
+	case len(pos) == 2 && pos[0].is("env"):
+		c.Kind = deploy.LockEnv
+		c.Target, err = targetName(pos[1].text)
+	case len(pos) == 1 && exact:
+		c.Kind = deploy.LockEnv
+		c.Target, err = targetName(pos[0].text)
 	case len(pos) == 1:
 		// A lock id or an environment/group: the handler decides.
-		if err := deploy.ValidateLockID(pos[0]); err != nil {
+		if err := deploy.ValidateLockID(pos[0].text); err != nil {
 			return nil, err
 		}
-		c.Target = pos[0]
+		c.Target = pos[0].text
+	case len(pos) == 0 && exact:
+		return Unlock{ID: id}, nil
 	case len(pos) == 0:
 		return nil, deploy.Invalidf("unlock needs a lock id or a target")
 	default:
@@ -277,10 +331,11 @@ func parseUnlock(args []string) (Command, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.ID = id
 	return c, nil
 }
 
-func parseLocks(args []string) (Command, error) {
+func parseLocks(args []word) (Command, error) {
 	pos, _, err := splitFlags(args, flagSpec{})
 	if err != nil {
 		return nil, err
@@ -289,14 +344,14 @@ func parseLocks(args []string) (Command, error) {
 	switch len(pos) {
 	case 0:
 	case 1:
-		c.Target, err = targetName(pos[0])
+		c.Target, err = targetName(pos[0].text)
 	default:
 		err = extra(pos[1:])
 	}
 	return c, err
 }
 
-func parseStatus(args []string) (Command, error) {
+func parseStatus(args []word) (Command, error) {
 	pos, _, err := splitFlags(args, flagSpec{})
 	if err != nil {
 		return nil, err
@@ -305,14 +360,14 @@ func parseStatus(args []string) (Command, error) {
 	switch len(pos) {
 	case 0:
 	case 1:
-		c.App, err = appName(pos[0])
+		c.App, err = appName(pos[0].text)
 	default:
 		err = extra(pos[1:])
 	}
 	return c, err
 }
 
-func parseEnvs(args []string) (Command, error) {
+func parseEnvs(args []word) (Command, error) {
 	pos, _, err := splitFlags(args, flagSpec{})
 	if err != nil {
 		return nil, err
@@ -323,7 +378,7 @@ func parseEnvs(args []string) (Command, error) {
 	return Envs{}, nil
 }
 
-func parseHistory(args []string) (Command, error) {
+func parseHistory(args []word) (Command, error) {
 	pos, _, err := splitFlags(args, flagSpec{})
 	if err != nil {
 		return nil, err
@@ -332,13 +387,13 @@ func parseHistory(args []string) (Command, error) {
 	if len(pos) == 0 {
 		return nil, deploy.Invalidf("history needs an app")
 	}
-	if c.App, err = appName(pos[0]); err != nil {
+	if c.App, err = appName(pos[0].text); err != nil {
 		return nil, err
 	}
 	switch {
 	case len(pos) == 1:
-	case len(pos) == 3 && pos[1] == "on":
-		env, err := targetName(pos[2])
+	case len(pos) == 3 && pos[1].is("on"):
+		env, err := targetName(pos[2].text)
 		if err != nil {
 			return nil, err
 		}
@@ -349,12 +404,12 @@ func parseHistory(args []string) (Command, error) {
 	return c, nil
 }
 
-func parseHelp(args []string) (Command, error) {
+func parseHelp(args []word) (Command, error) {
 	switch len(args) {
 	case 0:
 		return Help{}, nil
 	case 1:
-		v := strings.ToLower(args[0])
+		v := strings.ToLower(args[0].text)
 		if synopsis(v) == "" {
 			if s := suggest(v, verbs()); s != "" {
 				return nil, deploy.Invalidf("no command `%s`; did you mean `%s`?", v, s)
@@ -366,7 +421,7 @@ func parseHelp(args []string) (Command, error) {
 	return nil, extra(args[1:])
 }
 
-func parseAudit(args []string) (Command, error) {
+func parseAudit(args []word) (Command, error) {
 	pos, flags, err := splitFlags(args, flagSpec{"since": true, "actor": true, "env": true})
 	if err != nil {
 		return nil, err
@@ -375,7 +430,7 @@ func parseAudit(args []string) (Command, error) {
 		return nil, extra(pos)
 	}
 	c := Audit{Since: flags["since"], Actor: flags["actor"]}
-	if c.Since != "" {
+	if _, ok := flags["since"]; ok {
 		if _, err := parseAge(c.Since); err != nil {
 			return nil, err
 		}
@@ -390,15 +445,42 @@ func parseAudit(args []string) (Command, error) {
 	return c, nil
 }
 
+// ageUnits are the units of --since, each with the largest number it takes (about ten
+// years), so that "now minus the age" can never overflow.
+var ageUnits = map[byte]struct {
+	d   time.Duration
+	max int
+}{
+	'm': {time.Minute, 10 * 365 * 24 * 60},
+	'h': {time.Hour, 10 * 365 * 24},
+	'd': {24 * time.Hour, 10 * 365},
+	'w': {7 * 24 * time.Hour, 521},
+}
+
 // parseAge reads a duration like 30m, 4h, 1d or 2w.
 func parseAge(s string) (time.Duration, error) {
-	units := map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
 	if len(s) >= 2 {
-		if u, ok := units[s[len(s)-1]]; ok {
-			if n, err := strconv.Atoi(s[:len(s)-1]); err == nil && n > 0 && n < 100000 {
-				return time.Duration(n) * u, nil
+		if u, ok := ageUnits[s[len(s)-1]]; ok && isNumber(s[:len(s)-1]) {
+			n, err := strconv.Atoi(s[:len(s)-1])
+			if err != nil || n > u.max {
+				return 0, deploy.Invalidf("%q is too far back: at most %d%c (about ten years)", s, u.max, s[len(s)-1])
+			}
+			if n > 0 {
+				return time.Duration(n) * u.d, nil
 			}
 		}
 	}
 	return 0, deploy.Invalidf("%q is not a duration: use a number followed by m, h, d or w, e.g. 1d", s)
+}
+
+func isNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -16,7 +16,7 @@ func (a *action) allow(act policy.Action, env deploy.Env, app deploy.App, team d
 	if app == "" {
 		sc.App = "*"
 	}
-	return a.h.policy.Check(policy.SubjectOf(a.req.Actor), act, sc)
+	return a.h.policy.Check(policy.SubjectOf(a.req.Actor, a.req.Groups...), act, sc)
 }
 
 // allowEach checks act on every environment; the first refusal names what is missing.
@@ -30,11 +30,11 @@ func (a *action) allowEach(act policy.Action, envs []deploy.Env, app deploy.App,
 }
 
 // allowLock checks CreateLock or DeleteLock for a lock: environment locks are checked for
-// every app ("*"), app locks for the app and its team, team locks for the team.
-func (a *action) allowLock(act policy.Action, st deploy.State, l deploy.Lock) error {
+// every app ("*"), app locks for the app and its team (appTeam), team locks for the team.
+func (a *action) allowLock(act policy.Action, l deploy.Lock, appTeam deploy.Team) error {
 	switch l.Kind {
 	case deploy.LockApp:
-		return a.allow(act, l.Env, l.App, st.TeamOf(l.App))
+		return a.allow(act, l.Env, l.App, appTeam)
 	case deploy.LockTeam:
 		return a.allow(act, l.Env, "", l.Team)
 	}

@@ -13,7 +13,7 @@ import (
 	"kuberpult/commands"
 	"kuberpult/deploy"
 	"kuberpult/policy"
-	"kuberpult/store"
+	"kuberpult/reply"
 )
 
 const testPolicy = `
@@ -79,19 +79,19 @@ func TestPermissionsAreCheckedForEveryCommand(t *testing.T) {
 			rep := f.h.Execute(context.Background(), commands.Request{Actor: user(tt.who), Via: deploy.ViaConsole, Text: tt.line})
 			if tt.want == "" {
 				if !rep.OK() {
-					t.Fatalf("%s: %s %s, want allowed", tt.line, rep.Outcome, rep.Text)
+					t.Fatalf("%s: %s %s, want allowed", tt.line, rep.Outcome, reply.Text(rep))
 				}
 				return
 			}
-			if rep.Outcome != deploy.OutcomeDenied || !errors.Is(rep.Err, deploy.ErrDenied) || !strings.Contains(rep.Text, tt.want) {
-				t.Fatalf("%s: %s %q, want denied with %q", tt.line, rep.Outcome, rep.Text, tt.want)
+			if rep.Outcome != deploy.OutcomeDenied || !errors.Is(rep.Err, deploy.ErrDenied) || !strings.Contains(reply.Text(rep), tt.want) {
+				t.Fatalf("%s: %s %q, want denied with %q", tt.line, rep.Outcome, reply.Text(rep), tt.want)
 			}
 			if after := f.snapshot(); after != before {
 				t.Errorf("a denied command changed state:\nbefore %s\nafter  %s", before, after)
 			}
-			log, err := f.db.AuditLog(context.Background(), store.AuditFilter{Limit: 1})
-			if err != nil || len(log) != 1 || log[0].Outcome != deploy.OutcomeDenied || log[0].Command != tt.line || log[0].Actor.Email != tt.who {
-				t.Errorf("last audit entry = %+v, %v; want the denial", log, err)
+			log := f.auditLog(deploy.AuditFilter{Limit: 1})
+			if len(log) != 1 || log[0].Outcome != deploy.OutcomeDenied || log[0].Command != tt.line || log[0].Actor.Email != tt.who {
+				t.Errorf("last audit entry = %+v; want the denial", log)
 			}
 		})
 	}
@@ -108,11 +108,11 @@ func TestTeamPermissions(t *testing.T) {
 	withPolicy(t, f, map[string][]string{"shop": {"alice@example.com"}})
 	alice := user("alice@example.com")
 	rep := f.h.Execute(context.Background(), commands.Request{Actor: alice, Via: deploy.ViaConsole, Text: `lock payments on staging "x"`})
-	if rep.Outcome != deploy.OutcomeDenied || !strings.Contains(rep.Text, "member of team pay") {
-		t.Errorf("lock payments: %s %q", rep.Outcome, rep.Text)
+	if rep.Outcome != deploy.OutcomeDenied || !strings.Contains(reply.Text(rep), "member of team pay") {
+		t.Errorf("lock payments: %s %q", rep.Outcome, reply.Text(rep))
 	}
 	if rep := f.h.Execute(context.Background(), commands.Request{Actor: alice, Via: deploy.ViaConsole, Text: `lock checkout on staging "x"`}); !rep.OK() {
-		t.Errorf("lock checkout: %s %q", rep.Outcome, rep.Text)
+		t.Errorf("lock checkout: %s %q", rep.Outcome, reply.Text(rep))
 	}
 }
 
@@ -123,22 +123,22 @@ func TestReleasePermissions(t *testing.T) {
 	// The author headers name an admin; permissions come from the token only.
 	req.Author = user("alice@example.com")
 	anon := deploy.Actor{Kind: deploy.ActorAPI, ID: "token:anonymous", Name: "alice", Email: "alice@example.com"}
-	_, err := f.h.CreateRelease(context.Background(), anon, deploy.ViaAPI, req)
-	if !errors.Is(err, deploy.ErrDenied) || !strings.Contains(err.Error(), "you have no role") {
-		t.Fatalf("anonymous release: %v", err)
+	res := f.h.CreateRelease(context.Background(), commands.Request{Actor: anon, Via: deploy.ViaAPI}, req)
+	if !errors.Is(res.Err, deploy.ErrDenied) || !strings.Contains(reply.Text(res), "you have no role") {
+		t.Fatalf("anonymous release: %s %q", res.Outcome, reply.Text(res))
 	}
 	if st := f.state(); len(st.Apps) != 0 {
 		t.Fatalf("a denied release was stored: %v", st.Apps)
 	}
 	ci := deploy.Actor{Kind: deploy.ActorAPI, ID: "token:ci", Name: "CI"}
-	res, err := f.h.CreateRelease(context.Background(), ci, deploy.ViaAPI, req)
-	if err != nil {
-		t.Fatal(err)
+	res = f.h.CreateRelease(context.Background(), commands.Request{Actor: ci, Via: deploy.ViaAPI}, req)
+	if !res.OK() {
+		t.Fatal(reply.Text(res))
 	}
-	if diff := cmp.Diff([]deploy.Env{"development"}, res.Deployed); diff != "" {
+	if diff := cmp.Diff([]deploy.Env{"development"}, res.Release.Deployed); diff != "" {
 		t.Errorf("deployed (-want +got):\n%s", diff)
 	}
-	if res.Release.CreatedBy != req.Author {
-		t.Errorf("release recorded for %+v, want the author from the headers", res.Release.CreatedBy)
+	if res.Release.Release.CreatedBy != req.Author {
+		t.Errorf("release recorded for %+v, want the author from the headers", res.Release.Release.CreatedBy)
 	}
 }

@@ -2,6 +2,8 @@ package commands
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -37,130 +39,159 @@ const (
 	ReleaseExists  ReleaseOutcome = "already_exists" // same content again, HTTP 200
 )
 
-// ReleaseResult is the answer to CreateRelease.
-type ReleaseResult struct {
-	Outcome  ReleaseOutcome
-	Release  deploy.Release
-	Deployed []deploy.Env  // environments the release went to at once (upstream latest)
-	Held     []deploy.Held // auto-deploys a lock held
-}
-
 // CreateRelease validates and stores a release from CI and deploys it at once to every
 // upstream-latest environment it has a manifest for, if it is the app's newest version;
 // a lock turns such a deployment into a recorded held attempt. The same release sent again
 // is ReleaseExists; different content is a conflict naming the first differing field.
-func (h *Handler) CreateRelease(ctx context.Context, actor deploy.Actor, via deploy.Via, req ReleaseRequest) (ReleaseResult, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	a := action{h: h, req: Request{Actor: actor, Via: via,
-		Text: strings.TrimSpace(fmt.Sprintf("release %s %s", req.Application, req.Version))}, now: h.now().UTC()}
-	res, rep, err := a.createRelease(ctx, req)
-	if err != nil {
-		rep = h.errorReply(err)
+// A release may not move an app to another team unless the sender may act for both.
+func (h *Handler) CreateRelease(ctx context.Context, r Request, req ReleaseRequest) Result {
+	if r.Text == "" {
+		r.Text = strings.TrimSpace(fmt.Sprintf("release %s %s", req.Application, req.Version))
 	}
-	if !a.audited {
-		h.audit(ctx, a.req, rep, "", a.app)
-	}
-	return res, err
+	return h.act(ctx, r, "release", releaseFingerprint(req), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+		return a.createRelease(ctx, v, req)
+	})
 }
 
-func (a *action) createRelease(ctx context.Context, req ReleaseRequest) (ReleaseResult, Reply, error) {
+// releaseFingerprint identifies a release request for its idempotency key.
+func releaseFingerprint(req ReleaseRequest) string {
+	s := sha256.New()
+	for _, f := range []string{req.Application, req.Version, req.Team, req.SourceCommitID, req.PreviousCommitID,
+		req.SourceAuthor, req.SourceMessage, req.DisplayVersion, req.CILink, req.Author.Name, req.Author.Email} {
+		fmt.Fprintf(s, "%d:%s;", len(f), f)
+	}
+	for _, env := range sortedKeys(req.Manifests) {
+		fmt.Fprintf(s, "%d:%s=%d:%s;", len(env), env, len(req.Manifests[env]), req.Manifests[env])
+	}
+	return req.Application + " " + req.Version + " " + hex.EncodeToString(s.Sum(nil))[:16]
+}
+
+func (a *action) createRelease(ctx context.Context, v deploy.View, req ReleaseRequest) (Result, deploy.Change, error) {
 	rel, err := a.h.validateRelease(req, a.req.Actor, a.now)
 	if err != nil {
-		return ReleaseResult{}, Reply{}, err
+		return Result{}, deploy.Change{}, err
 	}
 	a.app = rel.App
-	var latest []deploy.Env // the environments an auto-deploy may touch
+	info, known, err := v.App(ctx, rel.App)
+	if err != nil {
+		return Result{}, deploy.Change{}, err
+	}
+	owner := info.Team // who owns the app now; the permission checks are for the owner
+	team := owner
+	if !known || owner == "" {
+		team = rel.Team
+	}
+	for _, env := range a.h.envs.Names() {
+		if _, ok := rel.Manifests[env]; ok {
+			if err := a.allow(policy.CreateRelease, env, rel.App, team); err != nil {
+				return Result{}, deploy.Change{}, err
+			}
+		}
+	}
+	res := Result{App: rel.App, Label: rel.Label()}
+	old, err := v.Release(ctx, rel.App, rel.Version)
+	switch {
+	case err == nil:
+		if err := sameRelease(old, rel); err != nil {
+			return Result{}, deploy.Change{}, err
+		}
+		old.Manifests = nil
+		res.Outcome, res.Release = deploy.OutcomeNoop, &ReleaseInfo{Outcome: ReleaseExists, Release: old}
+		return res, deploy.Change{}, nil
+	case !errors.Is(err, deploy.ErrNotFound):
+		return Result{}, deploy.Change{}, err
+	}
+	change := deploy.Change{Releases: []deploy.Release{rel}}
+	if known && rel.Team != "" && rel.Team != owner {
+		if err := a.takeOver(rel, owner); err != nil {
+			return Result{}, deploy.Change{}, err
+		}
+		change.Owners = []deploy.AppTeam{{App: rel.App, Team: rel.Team}}
+		team = rel.Team
+	}
+	if !known || rel.Version > info.Latest {
+		if err := a.autoDeploy(ctx, v, rel, team, &change, &res); err != nil {
+			return Result{}, deploy.Change{}, err
+		}
+	}
+	if len(change.Owners) > 0 {
+		if change.Repo == nil {
+			change.Repo = &deploy.RepoChange{Message: commitMessage(fmt.Sprintf("move %s to team %s", rel.App, rel.Team), a.req, ""),
+				Author: rel.CreatedBy, Time: a.now}
+		}
+		change.Repo.Teams = change.Owners
+	}
+	stored := rel
+	stored.Manifests = nil
+	res.Outcome = deploy.OutcomeDone
+	res.Release = &ReleaseInfo{Outcome: ReleaseCreated, Release: stored, Deployed: envsOf(res.Deployed)}
+	return res, change, nil
+}
+
+// takeOver checks that a release may move its app from owner to the team it names: with
+// team permissions, the sender must be a member of both teams; without them it may not.
+func (a *action) takeOver(rel deploy.Release, owner deploy.Team) error {
+	if owner == "" {
+		return nil // an app without a team may be given one
+	}
+	if a.h.policy == nil || !a.h.policy.TeamPermissions() {
+		return deploy.Conflictf("%s belongs to team %s; this release names team %s. A release cannot move an app to another team (with rbac.team_permissions on, a member of both teams can)",
+			rel.App, owner, rel.Team)
+	}
+	for _, env := range a.h.envs.Names() {
+		if _, ok := rel.Manifests[env]; ok {
+			if err := a.allow(policy.CreateRelease, env, rel.App, rel.Team); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// autoDeploy adds to change the deployments of a new newest release to the upstream-latest
+// environments it has manifests for, or held attempts where a lock stops it. The gate
+// decides, with the system as the actor: the release itself was checked.
+func (a *action) autoDeploy(ctx context.Context, v deploy.View, rel deploy.Release, team deploy.Team, change *deploy.Change, res *Result) error {
+	var latest []deploy.Env
 	for _, env := range a.h.envs.Names() {
 		if _, ok := rel.Manifests[env]; ok && a.h.envs.IsLatest(env) {
 			latest = append(latest, env)
 		}
 	}
-	st, err := a.h.store.StateOf(ctx, latest)
+	if len(latest) == 0 {
+		return nil
+	}
+	st, err := v.State(ctx, deploy.Query{Envs: latest, Apps: []deploy.App{rel.App}})
 	if err != nil {
-		return ReleaseResult{}, Reply{}, err
+		return err
 	}
-	team := rel.Team
-	if team == "" {
-		team = st.TeamOf(rel.App)
-	}
-	for _, env := range a.h.envs.Names() {
-		if _, ok := rel.Manifests[env]; ok {
-			if err := a.allow(policy.CreateRelease, env, rel.App, team); err != nil {
-				return ReleaseResult{}, Reply{}, err
-			}
-		}
-	}
-	old, err := a.h.store.Release(ctx, rel.App, rel.Version)
-	switch {
-	case err == nil:
-		if err := sameRelease(old, rel); err != nil {
-			return ReleaseResult{}, Reply{}, err
-		}
-		rep := Reply{Outcome: deploy.OutcomeNoop, Text: fmt.Sprintf("release %s of %s already exists with the same content", rel.Version, rel.App)}
-		return ReleaseResult{Outcome: ReleaseExists, Release: old}, rep, nil
-	case !errors.Is(err, deploy.ErrNotFound):
-		return ReleaseResult{}, Reply{}, err
-	}
-	change := deploy.Change{Releases: []deploy.Release{rel}}
-	res := ReleaseResult{Outcome: ReleaseCreated, Release: rel}
-	if info, ok := st.Apps[rel.App]; !ok || rel.Version > info.Latest {
-		res.Deployed, res.Held = a.autoDeploy(st, rel, &change)
-	}
-	var text strings.Builder
-	fmt.Fprintf(&text, "created release %s of %s", rel.Label(), rel.App)
-	if len(res.Deployed) > 0 {
-		fmt.Fprintf(&text, "; deployed to %s", joinEnvs(res.Deployed))
-	}
-	for _, held := range res.Held {
-		fmt.Fprintf(&text, "; %s", held.Reason)
-	}
-	rep := Reply{Outcome: deploy.OutcomeDone, Text: text.String()}
-	if err := a.commit(ctx, change, rep); err != nil {
-		if errors.Is(err, deploy.ErrConflict) {
-			// A release with this version was stored after our read: report it as such.
-			return ReleaseResult{}, Reply{}, deploy.Conflictf("release %s of %s was created concurrently; send it again to compare", rel.Version, rel.App)
-		}
-		return ReleaseResult{}, Reply{}, err
-	}
-	return res, rep, nil
-}
-
-// autoDeploy adds to change the deployments of a new newest release to the upstream-latest
-// environments it has manifests for, or held attempts where a lock stops it.
-func (a *action) autoDeploy(st deploy.State, rel deploy.Release, change *deploy.Change) (deployed []deploy.Env, held []deploy.Held) {
-	team := rel.Team
-	if team == "" {
-		team = st.TeamOf(rel.App)
-	}
-	for _, env := range a.h.envs.Names() {
-		if _, ok := rel.Manifests[env]; !ok || !a.h.envs.IsLatest(env) {
-			continue
-		}
-		var ls []deploy.Lock
-		for _, l := range st.Locks {
-			if l.Applies(env, rel.App, team) {
-				ls = append(ls, l)
-			}
-		}
-		if len(ls) == 0 {
+	var deployed []deploy.Env
+	for _, env := range latest {
+		d := a.h.gate.Decide(st, policy.Attempt{Env: env, App: rel.App, Team: team, How: deploy.HowAuto, Actor: deploy.System, Now: a.now})
+		switch d.Verdict {
+		case policy.Held:
+			res.Held = append(res.Held, deploy.HeldByLocks(env, rel.App, rel.Version, deploy.HowAuto, d.Locks, a.now))
+		case policy.Allow:
 			deployed = append(deployed, env)
-			continue
+		default:
+			return fmt.Errorf("auto-deploy of %s %s to %s: gate said %s", rel.App, rel.Version, env, d.Verdict)
 		}
-		deploy.SortLocks(ls)
-		ids := make([]string, len(ls))
-		for i, l := range ls {
-			ids[i] = l.ID
-		}
-		held = append(held, deploy.Held{Env: env, App: rel.App, Version: rel.Version, How: deploy.HowAuto, LockIDs: ids, Time: a.now,
-			Reason: fmt.Sprintf("auto-deploy of %s %s to %s held by %s lock `%s` (%q)", rel.App, rel.Version, env, ls[0].Kind, ls[0].ID, ls[0].Message)})
 	}
-	change.Held = held
+	change.Held = res.Held
 	if len(deployed) > 0 {
 		// Deployed for the person the release names (the author headers), as its commit.
-		dc := a.deployChange(st, rel, deployed, deploy.HowAuto, rel.CreatedBy, "new release",
+		dc := a.deployChange(rel, deployed, deploy.HowAuto, rel.CreatedBy, "new release",
 			fmt.Sprintf("deploy %s %s to %s", rel.App, rel.Version, joinEnvs(deployed)))
 		change.Deployments, change.Repo = dc.Deployments, dc.Repo
+		res.Deployed = deployedFrom(st, rel, deployed, deploy.HowAuto)
 	}
-	return deployed, held
+	return nil
+}
+
+func envsOf(ds []Deployed) []deploy.Env {
+	out := make([]deploy.Env, len(ds))
+	for i, d := range ds {
+		out[i] = d.Env
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -64,22 +65,31 @@ func (h *Handler) targetNames() []string {
 	return names
 }
 
-// knownApp checks that app has releases.
-func knownApp(st deploy.State, app deploy.App) error {
-	if _, ok := st.Apps[app]; ok {
-		return nil
+// knownApp returns what is known of app, or a not-found error with suggestions.
+func knownApp(ctx context.Context, v deploy.View, app deploy.App) (deploy.AppInfo, error) {
+	info, ok, err := v.App(ctx, app)
+	if err != nil || ok {
+		return info, err
 	}
-	names := make([]string, 0, len(st.Apps))
-	for a := range st.Apps {
+	apps, err := v.Apps(ctx)
+	if err != nil {
+		return info, err
+	}
+	names := make([]string, 0, len(apps))
+	for a := range apps {
 		names = append(names, string(a))
 	}
-	return unknown("app", string(app), names, "Apps", "No app has a release yet.")
+	return info, unknown("app", string(app), names, "Apps", "No app has a release yet.")
 }
 
 // knownTeam checks that some app belongs to team.
-func knownTeam(st deploy.State, team deploy.Team) error {
+func knownTeam(ctx context.Context, v deploy.View, team deploy.Team) error {
+	apps, err := v.Apps(ctx)
+	if err != nil {
+		return err
+	}
 	var names []string
-	for _, info := range st.Apps {
+	for _, info := range apps {
 		if info.Team == team {
 			return nil
 		}

@@ -6,41 +6,63 @@ import (
 	"kuberpult/deploy"
 )
 
-// tokenize splits a command line like a shell does: whitespace separates words, "double"
-// and 'single' quotes group them, a backslash escapes the next character. Typographic quotes
-// and dashes that chat clients substitute (“ ” ‘ ’ —) are read as their plain forms.
-func tokenize(line string) ([]string, error) {
-	line = normalise(line)
+// word is one word of a command line. A quoted word (any part of it in quotes) is never a
+// keyword or an option, so a message like "--force" or an app named "on" survive.
+type word struct {
+	text   string
+	quoted bool
+}
+
+// closers maps an opening quote to the quotes that close it. Chat clients turn straight
+// quotes into typographic ones, on either side.
+var closers = map[rune]string{
+	'"': `"`, '\'': `'`,
+	'“': "”“", '”': "”“", '„': "“”",
+	'‘': "’‘", '’': "’‘",
+}
+
+// tokenize splits a command line like a shell does: whitespace separates words, "double" and
+// 'single' quotes (or their typographic forms) group them, a backslash escapes the next
+// character (not inside single quotes). A dash that chat clients made of "--" at the start
+// of a word (— or –) is read as "--".
+func tokenize(line string) ([]word, error) {
 	var (
-		words   []string
+		words   []word
 		cur     strings.Builder
 		inWord  bool
+		quoted  bool
 		quote   rune
 		escaped bool
 	)
+	end := func() {
+		if inWord {
+			words = append(words, word{text: cur.String(), quoted: quoted})
+			cur.Reset()
+			inWord, quoted = false, false
+		}
+	}
 	for _, r := range line {
 		switch {
 		case escaped:
 			cur.WriteRune(r)
 			escaped = false
-		case r == '\\' && quote != '\'':
+		case r == '\\' && quote != '\'' && quote != '‘' && quote != '’':
 			escaped = true
-			inWord = true
+			inWord, quoted = true, true
 		case quote != 0:
-			if r == quote {
+			if strings.ContainsRune(closers[quote], r) {
 				quote = 0
 			} else {
 				cur.WriteRune(r)
 			}
-		case r == '"' || r == '\'':
+		case closers[r] != "":
 			quote = r
-			inWord = true
+			inWord, quoted = true, true
 		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
+			end()
+		case (r == '—' || r == '–') && !inWord:
+			cur.WriteString("--")
+			inWord = true
 		default:
 			cur.WriteRune(r)
 			inWord = true
@@ -52,15 +74,21 @@ func tokenize(line string) ([]string, error) {
 	if escaped {
 		return nil, deploy.Invalidf("the line ends with a lone backslash")
 	}
-	if inWord {
-		words = append(words, cur.String())
-	}
+	end()
 	return words, nil
 }
 
-var typographic = strings.NewReplacer(
-	"“", `"`, "”", `"`, "„", `"`, "‘", "'", "’", "'",
-	"—", "--", "–", "--",
-)
+// is reports whether w is the keyword k: unquoted and equal.
+func (w word) is(k string) bool { return !w.quoted && w.text == k }
 
-func normalise(s string) string { return typographic.Replace(s) }
+// keywords are the words the grammar gives a meaning; Format quotes names equal to one.
+var keywords = map[string]bool{"to": true, "on": true, "team": true, "env": true, "latest": true}
+
+// texts returns the words' texts.
+func texts(ws []word) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.text
+	}
+	return out
+}

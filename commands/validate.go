@@ -86,8 +86,17 @@ func fieldErr(field string, err error) error {
 
 // checkYAML parses every document of a manifest.
 func checkYAML(s string) error {
-	_, err := canonicalYAML(s)
-	return err
+	dec := yaml.NewDecoder(strings.NewReader(s))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // canonicalYAML parses a (multi-document) manifest and marshals it again, so formatting

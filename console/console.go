@@ -7,20 +7,24 @@ package console
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"kuberpult/commands"
 	"kuberpult/deploy"
+	"kuberpult/reply"
 )
 
 // Executor runs commands; *commands.Handler implements it.
 type Executor interface {
-	Execute(ctx context.Context, r commands.Request) commands.Reply
-	Run(ctx context.Context, r commands.Request, cmd commands.Command) commands.Reply
+	Execute(ctx context.Context, r commands.Request) commands.Result
+	Run(ctx context.Context, r commands.Request, cmd commands.Command) commands.Result
 }
 
 // Options configure a console session.
@@ -45,7 +49,8 @@ func IsTerminal(f *os.File) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// Run reads commands until the input ends, "exit" or "quit", or ctx is done.
+// Run reads commands until the input ends, "exit" or "quit", or ctx is done. Every line is
+// one request with its own idempotency key, and so is every answer to a question.
 func Run(ctx context.Context, o Options) error {
 	in := bufio.NewScanner(o.In)
 	in.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -71,14 +76,13 @@ func Run(ctx context.Context, o Options) error {
 		if !o.Interactive {
 			fmt.Fprintf(o.Out, "> %s\n", line)
 		}
-		req := commands.Request{Actor: o.Actor, Via: deploy.ViaConsole, Text: line}
-		rep := o.Exec.Execute(ctx, req)
-		if rep.Confirm != nil {
-			rep = confirm(ctx, o, in, rep)
+		res := o.Exec.Execute(ctx, o.request(line))
+		if res.Confirm != nil || res.Choice != nil {
+			res = ask(ctx, o, in, res)
 		} else {
-			fmt.Fprintln(o.Out, rep.Text)
+			fmt.Fprintln(o.Out, reply.Text(res))
 		}
-		if !rep.OK() {
+		if !res.OK() {
 			failed++
 		}
 		if o.AfterCommand != nil {
@@ -92,27 +96,64 @@ func Run(ctx context.Context, o Options) error {
 	return result(failed)
 }
 
-// confirm asks the question of a reply and, if the answer is yes, runs the confirmed command.
-func confirm(ctx context.Context, o Options, in *bufio.Scanner, rep commands.Reply) commands.Reply {
+func (o Options) request(text string) commands.Request {
+	return commands.Request{Actor: o.Actor, Via: deploy.ViaConsole, Text: text, Key: newKey()}
+}
+
+// ask puts the question of a result and, on a yes (or a choice), runs the command that does
+// it: the confirmed command carries the state it was asked about, so it does nothing if
+// someone changed that state meanwhile.
+func ask(ctx context.Context, o Options, in *bufio.Scanner, res commands.Result) commands.Result {
 	if !o.Interactive {
-		fmt.Fprintln(o.Out, rep.Text)
+		fmt.Fprintln(o.Out, reply.Text(res))
 		fmt.Fprintln(o.Out, "Not confirmed (input is not a terminal): nothing was done.")
-		return rep
+		return res
 	}
-	fmt.Fprintf(o.Out, "%s [y/N] ", rep.Confirm.Prompt)
+	var options []commands.Command
+	question := " [y/N] "
+	if res.Confirm != nil {
+		options = []commands.Command{res.Confirm.Command}
+	} else {
+		for _, opt := range res.Choice.Options {
+			options = append(options, opt.Command)
+		}
+		question = fmt.Sprintf("\nAnswer 1-%d, or n for neither: ", len(options))
+	}
+	fmt.Fprintf(o.Out, "%s%s", reply.Prompt(res), question)
 	if !in.Scan() {
 		fmt.Fprintln(o.Out)
-		return rep
+		return res
 	}
-	answer := strings.ToLower(strings.TrimSpace(in.Text()))
-	if answer != "y" && answer != "yes" {
+	cmd := chosen(strings.ToLower(strings.TrimSpace(in.Text())), options, res.Confirm != nil)
+	if cmd == nil {
 		fmt.Fprintln(o.Out, "Cancelled: nothing was done.")
-		return commands.Reply{Outcome: deploy.OutcomeNoop, Text: "cancelled"}
+		return commands.Result{Outcome: deploy.OutcomeNoop}
 	}
-	req := commands.Request{Actor: o.Actor, Via: deploy.ViaConsole, Text: commands.Format(rep.Confirm.Command)}
-	done := o.Exec.Run(ctx, req, rep.Confirm.Command)
-	fmt.Fprintln(o.Out, done.Text)
+	done := o.Exec.Run(ctx, o.request(commands.Format(cmd)), cmd)
+	fmt.Fprintln(o.Out, reply.Text(done))
 	return done
+}
+
+// chosen maps an answer to the command it picks, or nil.
+func chosen(answer string, options []commands.Command, yesNo bool) commands.Command {
+	if yesNo {
+		if answer == "y" || answer == "yes" {
+			return options[0]
+		}
+		return nil
+	}
+	n, err := strconv.Atoi(answer)
+	if err != nil || n < 1 || n > len(options) {
+		return nil
+	}
+	return options[n-1]
+}
+
+// newKey makes the idempotency key of one console request.
+func newKey() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func result(failed int) error {

@@ -24,10 +24,10 @@ func newHandler(t *testing.T) (*commands.Handler, *store.DB) {
 	envs := deploy.Environments{"development": {Upstream: &deploy.Upstream{Latest: true}}, "staging": {Upstream: &deploy.Upstream{Environment: "development"}}}
 	h := commands.New(commands.Options{Store: db, Environments: envs})
 	for _, v := range []string{"1", "2"} {
-		_, err := h.CreateRelease(context.Background(), deploy.Actor{Kind: deploy.ActorAPI, Name: "CI"}, deploy.ViaAPI, commands.ReleaseRequest{
+		res := h.CreateRelease(context.Background(), commands.Request{Actor: deploy.Actor{Kind: deploy.ActorAPI, Name: "CI"}, Via: deploy.ViaAPI}, commands.ReleaseRequest{
 			Application: "checkout", Version: v, Manifests: map[string]string{"development": "a: " + v, "staging": "a: " + v}})
-		if err != nil {
-			t.Fatal(err)
+		if !res.OK() {
+			t.Fatal(res.Problem)
 		}
 	}
 	return h, db
@@ -35,9 +35,9 @@ func newHandler(t *testing.T) (*commands.Handler, *store.DB) {
 
 var olga = deploy.Actor{Kind: deploy.ActorUser, ID: "olga@example.com", Name: "Olga", Email: "olga@example.com"}
 
-func staging(t *testing.T, db *store.DB) deploy.Version {
+func staging(t *testing.T, h *commands.Handler) deploy.Version {
 	t.Helper()
-	st, err := db.State(context.Background())
+	st, err := h.State(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestInteractiveConfirmation(t *testing.T) {
 		{"", 0, "Cancelled: nothing was done."},
 	} {
 		t.Run("answer "+tt.answer, func(t *testing.T) {
-			h, db := newHandler(t)
+			h, _ := newHandler(t)
 			var out bytes.Buffer
 			in := strings.NewReader("lock staging \"tests\"\ndeploy checkout to staging\n" + tt.answer + "\n")
 			err := console.Run(context.Background(), console.Options{Exec: h, Actor: olga, In: in, Out: &out, Interactive: true})
@@ -65,7 +65,7 @@ func TestInteractiveConfirmation(t *testing.T) {
 			if !strings.Contains(out.String(), "anyway? [y/N] ") || !strings.Contains(out.String(), tt.text) {
 				t.Errorf("output:\n%s\nwant the question and %q", out.String(), tt.text)
 			}
-			if got := staging(t, db); got != tt.want {
+			if got := staging(t, h); got != tt.want {
 				t.Errorf("staging runs %d, want %d", got, tt.want)
 			}
 		})
@@ -73,7 +73,7 @@ func TestInteractiveConfirmation(t *testing.T) {
 }
 
 func TestScriptReportsFailures(t *testing.T) {
-	h, db := newHandler(t)
+	h, _ := newHandler(t)
 	var out bytes.Buffer
 	script := "# promote\n\nstatus\ndeploy checkout 1 to staging\ndeploy chekout 1 to staging\nexit\ndeploy checkout 2 to staging\n"
 	err := console.Run(context.Background(), console.Options{Exec: h, Actor: olga, In: strings.NewReader(script), Out: &out})
@@ -88,7 +88,7 @@ func TestScriptReportsFailures(t *testing.T) {
 	if strings.Contains(out.String(), "deploy checkout 2") {
 		t.Error("commands after exit ran")
 	}
-	if got := staging(t, db); got != 1 {
+	if got := staging(t, h); got != 1 {
 		t.Errorf("staging runs %d, want 1", got)
 	}
 	if err := console.Run(context.Background(), console.Options{Exec: h, Actor: olga, In: strings.NewReader("status\n"), Out: &out}); err != nil {

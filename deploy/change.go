@@ -2,51 +2,79 @@ package deploy
 
 import "time"
 
-// Change is everything one accepted action commits, in one transaction: new rows, the
-// env-repo change for the git outbox, and the audit entry.
+// Change is everything one accepted action writes, in the one transaction that also decided
+// it: new rows, the env-repo change for the git outbox, and the audit entry. Every action
+// has an audit entry; its id is the action's id.
 type Change struct {
 	Releases    []Release
 	Deployments []Deployment // each also clears a held attempt of its (env, app)
 	Held        []Held       // replaces an earlier held attempt of the same (env, app)
 	CreateLocks []Lock       // an existing lock with the same key is replaced
 	DeleteLocks []LockKey
-	DeletedBy   Actor       // recorded in the lock history for DeleteLocks
-	Repo        *RepoChange // nil when the action changes nothing in the env repo
-	Audit       AuditEntry
+	DeletedBy   Actor // recorded in the lock history for DeleteLocks; default Audit.Actor
+	// Owners moves apps to another team (a release naming a new team, after the checks).
+	Owners []AppTeam
+	// EnvConfigs records the configuration of environments, as the git writer renders
+	// their Argo CD files.
+	EnvConfigs []EnvConfigChange
+	Repo       *RepoChange // nil when the action changes nothing in the env repo
+	Audit      AuditEntry
 }
 
-// RepoChange is one commit to the environment repo, as stored in the outbox. It holds the
-// full content of what it changes, so applying it again (after a crash, or on a tip that
-// somebody else moved) gives the same result and never duplicates anything.
+// RepoChange is one commit to the environment repo, as stored in the outbox: a delta saying
+// what changes, never a copy of an environment's app list. The git writer derives each
+// environment's Argo CD Applications from the tree it holds (the app directories under
+// environments/<env>/applications) and the apps' teams, so no stale snapshot can drop one.
+// Applying a RepoChange again on a tree that holds it already changes nothing.
 type RepoChange struct {
-	Message string     `json:"message"`
-	Author  Actor      `json:"author"`
-	Time    time.Time  `json:"time"`
-	Envs    []EnvFiles `json:"envs"`
+	Message string    `json:"message"`
+	Author  Actor     `json:"author"`
+	Time    time.Time `json:"time"`
+	// Manifests sets or removes the manifest of an app on an environment.
+	Manifests []ManifestChange `json:"manifests,omitempty"`
+	// Configs writes environments' config.json (and their Argo CD AppProject).
+	Configs []EnvConfigChange `json:"configs,omitempty"`
+	// Teams are apps whose team changed: their Argo CD Applications are rendered again.
+	Teams []AppTeam `json:"teams,omitempty"`
 }
 
-// EnvFiles is what a RepoChange writes for one environment.
-type EnvFiles struct {
+// ManifestChange sets the manifest of App on Env to the one of release Version, or, with
+// Remove, deletes the app's directory on Env.
+type ManifestChange struct {
+	Env      Env     `json:"env"`
+	App      App     `json:"app"`
+	Version  Version `json:"version,omitempty"` // 0 with Remove
+	Manifest string  `json:"manifest,omitempty"`
+	Remove   bool    `json:"remove,omitempty"`
+}
+
+// EnvConfigChange is the configuration of one environment.
+type EnvConfigChange struct {
 	Env    Env       `json:"env"`
-	Config EnvConfig `json:"config"` // written to config.json and rendered into the AppProject
-	// Manifests are the apps whose manifests.yaml changes; Remove deletes the app's directory.
-	Manifests []AppManifest `json:"manifests,omitempty"`
-	// Apps lists every app deployed on the environment after the change, sorted by name:
-	// one Argo CD Application each in argocd/v1alpha1/<env>.yaml.
-	Apps []ArgoApp `json:"apps"`
+	Config EnvConfig `json:"config"`
 }
 
-// AppManifest is the manifest of one app on one environment.
-type AppManifest struct {
-	App      App    `json:"app"`
-	Manifest string `json:"manifest,omitempty"`
-	Remove   bool   `json:"remove,omitempty"`
-}
-
-// ArgoApp is an app deployed on an environment, as the Argo CD files need it.
-type ArgoApp struct {
+// AppTeam says which team owns an app ("" for none).
+type AppTeam struct {
 	App  App  `json:"app"`
 	Team Team `json:"team,omitempty"`
+}
+
+// Envs returns the environments the change touches, sorted, each once.
+func (rc RepoChange) Envs() []Env {
+	seen := map[Env]bool{}
+	for _, m := range rc.Manifests {
+		seen[m.Env] = true
+	}
+	for _, c := range rc.Configs {
+		seen[c.Env] = true
+	}
+	out := make([]Env, 0, len(seen))
+	for e := range seen {
+		out = append(out, e)
+	}
+	sortEnvs(out)
+	return out
 }
 
 // Via is the entry point an action came through.
@@ -71,9 +99,13 @@ const (
 	OutcomeNoop Outcome = "noop"
 	// OutcomeConfirm: nothing done yet, the actor is asked to confirm (a lock stands in the way).
 	OutcomeConfirm Outcome = "confirm"
+	// OutcomeStale: nothing done, because the state the request was made for changed
+	// meanwhile (a button whose precondition no longer holds).
+	OutcomeStale Outcome = "stale"
 )
 
-// AuditEntry records one command, click or API call and its outcome.
+// AuditEntry records one command, click or API call and its outcome. Its ID is the id of
+// the action: results, outbox entries and push events carry it.
 type AuditEntry struct {
 	ID      int64     `json:"id"`
 	Time    time.Time `json:"time"`
@@ -83,27 +115,14 @@ type AuditEntry struct {
 	Env     Env       `json:"env,omitempty"` // the main target, for filtering
 	App     App       `json:"app,omitempty"` // the main app, if any
 	Outcome Outcome   `json:"outcome"`
-	Detail  string    `json:"detail,omitempty"` // the reply or the error shown
+	Detail  string    `json:"detail,omitempty"` // a one-line summary of the result or the error shown
 	Commit  string    `json:"commit,omitempty"` // the env-repo commit it produced, once pushed
-}
-
-// OutboxEntry is a RepoChange waiting for the git writer.
-type OutboxEntry struct {
-	ID     int64
-	Change RepoChange
-}
-
-// Pushed tells the store which commit carried an outbox entry ("" when the repo already
-// held the content and no commit was needed).
-type Pushed struct {
-	ID     int64
-	Commit string
 }
 
 // AuditFilter selects audit entries. Zero fields select everything.
 type AuditFilter struct {
 	Since time.Time // entries at or after this time
 	Actor string    // matches the actor's id, or its name or email (ignoring case)
-	Env   Env       // the entry's main target
+	Envs  []Env     // the entry's main target is one of these; nil: any, empty: none
 	Limit int       // at most this many; 0 for all
 }

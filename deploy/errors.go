@@ -11,6 +11,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 	ErrDenied   = errors.New("permission denied")
+	// ErrLeaseLost: another process took over the env-repo writer lease.
+	ErrLeaseLost = errors.New("writer lease lost")
 )
 
 // Error is an error whose text is safe and meant to be shown to the user. Kind is one of the

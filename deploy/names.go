@@ -17,8 +17,12 @@ type App string
 // Team is the name of the team that owns an app.
 type Team string
 
-// Version orders the releases of an app; it is a positive integer.
+// Version orders the releases of an app: a positive integer of at most MaxVersion, as
+// Kuberpult's (int64) versions.
 type Version uint64
+
+// MaxVersion is the largest version: 2^63-1.
+const MaxVersion Version = 1<<63 - 1
 
 func (v Version) String() string { return strconv.FormatUint(uint64(v), 10) }
 
@@ -59,13 +63,37 @@ func ValidateApp(name string) error { return checkName("application", name, MaxA
 // ValidateTeam checks a team name.
 func ValidateTeam(name string) error { return checkName("team", name, MaxTeamLen) }
 
-// ParseVersion reads a positive integer version.
+// ParseVersion reads a version: a positive integer of at most MaxVersion.
 func ParseVersion(s string) (Version, error) {
 	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || n == 0 {
-		return 0, Invalidf("version %q is not a positive integer", s)
+	switch {
+	case err == nil && n > 0 && Version(n) <= MaxVersion:
+		return Version(n), nil
+	case isDigits(s) && s != "" && !allZero(s):
+		return 0, Invalidf("version %s is too large: versions go from 1 to %d (2^63-1)", s, MaxVersion)
 	}
-	return Version(n), nil
+	return 0, Invalidf("version %q is not a positive integer", s)
+}
+
+// Valid reports whether v is a version a release can have.
+func (v Version) Valid() bool { return v >= 1 && v <= MaxVersion }
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func allZero(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '0' {
+			return false
+		}
+	}
+	return true
 }
 
 var lockIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)

@@ -2,8 +2,8 @@ package deploy
 
 import "sort"
 
-// State is a consistent snapshot of what Kuberpult knows now: apps, current deployments,
-// locks and held attempts. Decisions are computed from it.
+// State is what Kuberpult knows now, or the part of it a Query selected: apps, current
+// deployments, locks and held attempts. Decisions are computed from it.
 type State struct {
 	Apps        map[App]AppInfo
 	Deployments map[Env]map[App]Deployment
@@ -56,16 +56,7 @@ func (s State) HeldOn(env Env, app App) (Held, bool) {
 	return Held{}, false
 }
 
-// ArgoApps lists the apps deployed on env with their teams, sorted: the Applications of
-// argocd/v1alpha1/<env>.yaml.
-func (s State) ArgoApps(env Env) []ArgoApp {
-	out := make([]ArgoApp, 0, len(s.Deployments[env]))
-	for app := range s.Deployments[env] {
-		out = append(out, ArgoApp{App: app, Team: s.TeamOf(app)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].App < out[j].App })
-	return out
-}
+func sortEnvs(es []Env) { sort.Slice(es, func(i, j int) bool { return es[i] < es[j] }) }
 
 var kindOrder = map[LockKind]int{LockEnv: 0, LockApp: 1, LockTeam: 2}
 

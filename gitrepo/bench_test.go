@@ -1,10 +1,7 @@
 package gitrepo
 
 import (
-	"bufio"
-	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,18 +18,19 @@ import (
 )
 
 // The benchmarks run on an environment repo of realistic size: 2,000 apps on each of 10
-// environments (20,000 manifests of about 1 KB, plus config.json and the Argo CD files)
-// and 3,000 commits of history. It is generated once per test binary run, with git
-// fast-import, and removed by TestMain.
+// environments (20,000 manifests of about 1 KB, plus config.json and the Argo CD files of
+// 2.5 MB each) and 3,000 commits of history. It is generated once per test binary run,
+// with git fast-import, and removed by TestMain.
+//
+//	go test ./gitrepo -run '^$' -bench . -benchtime 20x
 
-const (
-	benchApps    = 2000
-	benchCommits = 3000
-)
-
-var benchEnvs = []deploy.Env{
-	"development", "integration", "staging", "canary", "production-br",
-	"production-de", "production-fr", "production-jp", "production-uk", "production-us",
+var benchSpec = genSpec{
+	envs: []deploy.Env{
+		"development", "integration", "staging", "canary", "production-br",
+		"production-de", "production-fr", "production-jp", "production-uk", "production-us",
+	},
+	apps:    2000,
+	history: 3000,
 }
 
 var (
@@ -56,160 +54,18 @@ func benchRepo(b *testing.B) string {
 	benchOnce.Do(func() {
 		benchDir, benchErr = os.MkdirTemp("", "gitrepo-bench-")
 		if benchErr == nil {
-			benchErr = generateRepo(filepath.Join(benchDir, "env.git"))
+			benchErr = benchSpec.generate(filepath.Join(benchDir, "env.git"))
+		}
+		if benchErr == nil {
+			// git's background maintenance (gc --auto after a push) would run in the
+			// middle of later benchmarks and measure git, not the writer.
+			benchErr = exec.Command("git", "-C", filepath.Join(benchDir, "env.git"), "config", "gc.auto", "0").Run()
 		}
 	})
 	if benchErr != nil {
 		b.Fatalf("generate benchmark repo: %v", benchErr)
 	}
 	return filepath.Join(benchDir, "env.git")
-}
-
-func benchConfig() deploy.EnvConfig {
-	return deploy.EnvConfig{
-		Upstream: &deploy.Upstream{Latest: true},
-		ArgoCD: &deploy.ArgoCD{
-			Destination:            deploy.Destination{Server: "https://kubernetes.default.svc", Namespace: "shop"},
-			SyncWindows:            []deploy.SyncWindow{{Kind: "deny", Schedule: "0 22 * * *", Duration: "8h"}},
-			ApplicationAnnotations: map[string]string{"notifications.argoproj.io/subscribe.on-degraded.slack": "alerts"},
-			SyncOptions:            []string{"ApplyOutOfSyncOnly=true"},
-		},
-	}
-}
-
-func benchApp(i int) deploy.App { return deploy.App(fmt.Sprintf("service-%04d", i)) }
-
-func benchArgoApps() []deploy.ArgoApp {
-	apps := make([]deploy.ArgoApp, benchApps)
-	for i := range apps {
-		apps[i] = deploy.ArgoApp{App: benchApp(i), Team: deploy.Team(fmt.Sprintf("team-%02d", i%40))}
-	}
-	return apps
-}
-
-// benchManifest is a Deployment and a Service, about 1 KB.
-func benchManifest(env deploy.Env, app deploy.App, version int64) string {
-	return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %[2]s
-  namespace: shop
-  labels:
-    app.kubernetes.io/name: %[2]s
-    app.kubernetes.io/version: "%[3]d"
-    environment: %[1]s
-spec:
-  replicas: 2
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: %[2]s
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: %[2]s
-        app.kubernetes.io/version: "%[3]d"
-    spec:
-      containers:
-      - name: %[2]s
-        image: europe-docker.pkg.dev/shop/images/%[2]s:1.%[3]d.0
-        ports:
-        - containerPort: 8080
-        env:
-        - name: ENVIRONMENT
-          value: %[1]s
-        resources:
-          requests: {cpu: 100m, memory: 128Mi}
-          limits: {memory: 256Mi}
-        readinessProbe:
-          httpGet: {path: /healthz, port: 8080}
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: %[2]s
-  namespace: shop
-spec:
-  selector:
-    app.kubernetes.io/name: %[2]s
-  ports:
-  - port: 80
-    targetPort: 8080
-`, env, app, version)
-}
-
-// deployFiles is what one deploy writes: one manifest, and the env's config and Argo CD file.
-func deployFiles(env deploy.Env, app deploy.App, version int64, apps []deploy.ArgoApp) deploy.EnvFiles {
-	return deploy.EnvFiles{
-		Env: env, Config: benchConfig(), Apps: apps,
-		Manifests: []deploy.AppManifest{{App: app, Manifest: benchManifest(env, app, version)}},
-	}
-}
-
-// generateRepo writes the benchmark repository with git fast-import.
-func generateRepo(bare string) error {
-	if out, err := exec.Command("git", "init", "--quiet", "--bare", "--initial-branch=main", bare).CombinedOutput(); err != nil {
-		return fmt.Errorf("git init: %v: %s", err, out)
-	}
-	cmd := exec.Command("git", "-C", bare, "fast-import", "--quiet")
-	cmd.Env = gitEnv()
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	werr := writeHistory(in)
-	in.Close()
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("fast-import: %w", err)
-	}
-	return werr
-}
-
-func writeHistory(w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 1<<20)
-	apps := benchArgoApps()
-	when := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
-	file := func(path string, content []byte) {
-		fmt.Fprintf(bw, "M 100644 inline %s\ndata %d\n", path, len(content))
-		bw.Write(content)
-		bw.WriteByte('\n')
-	}
-	commit := func(n int, msg string) {
-		fmt.Fprintf(bw, "commit refs/heads/main\nmark :%d\n", n)
-		fmt.Fprintf(bw, "author Alice <alice@example.com> %d +0000\ncommitter Kuberpult <kuberpult@example.com> %d +0000\n", when+int64(n)*60, when+int64(n)*60)
-		fmt.Fprintf(bw, "data %d\n%s\n", len(msg), msg)
-		if n > 1 {
-			fmt.Fprintf(bw, "from :%d\n", n-1)
-		}
-	}
-	commit(1, "initial environments")
-	for _, env := range benchEnvs {
-		for i, a := range apps {
-			ef := deployFiles(env, a.App, int64(i%50+1), apps)
-			if i > 0 {
-				ef.Apps = nil // the Argo CD file is written once per env, with all apps
-			}
-			files, err := Files(ef, "https://git.example.com/org/envrepo.git", "main")
-			if err != nil {
-				return err
-			}
-			for _, f := range files {
-				if i == 0 || strings.HasSuffix(f.Path, "manifests.yaml") {
-					file(f.Path, f.Content)
-				}
-			}
-		}
-	}
-	for n := 2; n <= benchCommits; n++ {
-		env := benchEnvs[n%len(benchEnvs)]
-		app := benchApp(n * 7 % benchApps)
-		commit(n, fmt.Sprintf("deploy %s %d to %s", app, 100+n, env))
-		file(ManifestPath(env, app), []byte(benchManifest(env, app, int64(100+n))))
-	}
-	return bw.Flush()
 }
 
 // resetPeakRSS restarts the kernel's peak RSS count of this process (Linux).
@@ -230,72 +86,144 @@ func peakRSSMB() float64 {
 	return -1
 }
 
-// nextDeploy returns the env, app and version of the i-th benchmark deploy.
-func nextDeploy(i int) (deploy.Env, deploy.App, int64) {
+// releaseChange deploys a new version of one app on all ten environments, as CI's
+// release of an app with upstream latest everywhere does: a version-only change.
+func releaseChange() deploy.RepoChange {
 	v := benchVersion.Add(1)
-	return benchEnvs[i%len(benchEnvs)], benchApp(int(v*13) % benchApps), 10000 + v
+	app := genApp(int(v*13) % benchSpec.apps)
+	rc := deploy.RepoChange{Message: fmt.Sprintf("release %s %d", app, 10000+v), Author: alice, Time: time.Now()}
+	for _, env := range benchSpec.envs {
+		rc.Manifests = append(rc.Manifests, deploy.ManifestChange{Env: env, App: app, Version: deploy.Version(10000 + v), Manifest: genManifest(env, app, 10000+v)})
+	}
+	return rc
 }
 
-func BenchmarkWriterDeploy(b *testing.B) {
+// onboardChange adds a new app on all ten environments: every Argo CD file changes.
+func onboardChange() deploy.RepoChange {
+	v := benchVersion.Add(1)
+	app := deploy.App(fmt.Sprintf("onboarded-%06d", v))
+	rc := deploy.RepoChange{Message: "onboard " + string(app), Author: alice, Time: time.Now()}
+	for _, env := range benchSpec.envs {
+		rc.Manifests = append(rc.Manifests, deploy.ManifestChange{Env: env, App: app, Version: 1, Manifest: genManifest(env, app, 1)})
+	}
+	return rc
+}
+
+// benchWriter opens a writer on the benchmark repository and makes its first clone.
+func benchWriter(b *testing.B) (*Writer, *fakeOutbox) {
 	bare := benchRepo(b)
-	ctx := context.Background()
-	apps := benchArgoApps()
+	restoreAfter(b, bare)
 	runtime.GC() // what earlier runs left behind is not the writer's memory
 	debug.FreeOSMemory()
 	resetPeakRSS()
-	w, err := Open(ctx, Options{URL: bare, ArgoRepoURL: "https://git.example.com/org/envrepo.git"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	w := openWriter(b, bare, func(o *Options) { o.Now = time.Now })
+	ob := newFakeOutbox()
+	ob.state = benchSpec.state()
+	start := time.Now()
+	ob.add(releaseChange())
+	flush(b, w, ob)
+	b.Logf("first clone and push: %v, %d bytes fetched, %d trees (%d KB) held", time.Since(start).Round(time.Millisecond), w.Status().Stats.FetchedBytes, len(w.st.trees), w.st.treeBytes>>10)
+	return w, ob
+}
+
+// restoreAfter puts the benchmark repository's branch back where it is now when b ends,
+// and packs what earlier benchmarks pushed into one pack, so that every benchmark starts
+// on a repository of the same size and shape.
+func restoreAfter(b *testing.B, bare string) {
+	run(b, bare, "repack", "-a", "-d", "-q", "--window=0")
+	start := run(b, bare, "rev-parse", "main")
+	b.Cleanup(func() { run(b, bare, "update-ref", "refs/heads/main", start) })
+}
+
+// benchPush pushes per op the entries made by change, and reports commits per second,
+// bytes pushed per commit and the peak RSS.
+func benchPush(b *testing.B, perOp int, change func() deploy.RepoChange) {
+	w, ob := benchWriter(b)
+	before := w.Status().Stats
+	sent := w.sentBytes
+	var pushing time.Duration
 	b.ResetTimer()
-	for i := range b.N {
-		env, app, v := nextDeploy(i)
-		e := deploy.OutboxEntry{ID: v, Change: deploy.RepoChange{
-			Message: fmt.Sprintf("deploy %s %d to %s", app, v, env), Author: alice, Time: time.Now(),
-			Envs: []deploy.EnvFiles{deployFiles(env, app, v, apps)},
-		}}
-		pushed, err := w.Write(ctx, []deploy.OutboxEntry{e})
-		if err != nil {
-			b.Fatal(err)
+	for range b.N {
+		for range perOp {
+			ob.add(change())
 		}
-		if pushed[0].Commit == "" {
-			b.Fatal("no commit")
-		}
+		flush(b, w, ob)
+		pushing += w.Status().Stats.LastPushDuration
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(pushing.Milliseconds())/float64(b.N), "push-ms/op")
+	s := w.Status().Stats
+	commits := s.CommitsPushed - before.CommitsPushed
+	if commits != int64(b.N*perOp) {
+		b.Fatalf("%d commits for %d entries", commits, b.N*perOp)
+	}
+	b.ReportMetric(float64(commits)/b.Elapsed().Seconds(), "commits/s")
+	b.ReportMetric(float64(w.sentBytes-sent)/float64(commits), "pushed-B/commit")
+	b.ReportMetric(float64(s.FetchedBytes-before.FetchedBytes)/float64(b.N), "fetched-B/op")
 	b.ReportMetric(peakRSSMB(), "peak-MB")
 }
 
+// benchSustained puts b.N batches of perOp entries in the outbox at once and pushes them
+// all: batches follow each other, each built while the one before is pushed. It reports
+// commits per second.
+func benchSustained(b *testing.B, perOp int, change func() deploy.RepoChange) {
+	w, ob := benchWriter(b)
+	before := w.Status().Stats
+	for range b.N * perOp {
+		ob.add(change())
+	}
+	b.ResetTimer()
+	flush(b, w, ob)
+	b.StopTimer()
+	s := w.Status().Stats
+	if commits := s.CommitsPushed - before.CommitsPushed; commits != int64(b.N*perOp) {
+		b.Fatalf("%d commits for %d entries", commits, b.N*perOp)
+	}
+	b.ReportMetric(float64(b.N*perOp)/b.Elapsed().Seconds(), "commits/s")
+	b.ReportMetric(peakRSSMB(), "peak-MB")
+}
+
+// BenchmarkWriterSustained: a backlog of version-only entries, 100 per push.
+func BenchmarkWriterSustained(b *testing.B) { benchSustained(b, 100, releaseChange) }
+
+// BenchmarkWriterOnboardingSustained: a backlog of onboarding entries, 100 per push.
+func BenchmarkWriterOnboardingSustained(b *testing.B) { benchSustained(b, 100, onboardChange) }
+
+// BenchmarkWriterDeploy: one entry (10 manifests on 10 envs, version only) per push.
+func BenchmarkWriterDeploy(b *testing.B) { benchPush(b, 1, releaseChange) }
+
+// BenchmarkWriterBatch: 100 such entries in one push.
+func BenchmarkWriterBatch(b *testing.B) { benchPush(b, 100, releaseChange) }
+
+// BenchmarkWriterOnboarding: 50 entries each adding one new app on 10 envs, in one push.
+func BenchmarkWriterOnboarding(b *testing.B) { benchPush(b, 50, onboardChange) }
+
+// BenchmarkGitCLIDeploy is the same ten-file change as BenchmarkWriterDeploy made with the
+// git CLI in an existing clone: pull, write, add, commit, push.
 func BenchmarkGitCLIDeploy(b *testing.B) {
 	bare := benchRepo(b)
-	apps := benchArgoApps()
+	restoreAfter(b, bare)
 	clone := filepath.Join(benchDir, "cli-clone")
 	if _, err := os.Stat(clone); err != nil {
 		run(b, ".", "clone", "--quiet", "--branch=main", bare, clone)
-	} else {
-		run(b, clone, "fetch", "--quiet", "origin")
-		run(b, clone, "reset", "--quiet", "--hard", "origin/main")
+		run(b, clone, "config", "gc.auto", "0")
 	}
+	run(b, clone, "fetch", "--quiet", "origin")
+	run(b, clone, "reset", "--quiet", "--hard", "origin/main")
 	b.ResetTimer()
-	for i := range b.N {
-		env, app, v := nextDeploy(i)
-		files, err := Files(deployFiles(env, app, v, apps), "https://git.example.com/org/envrepo.git", "main")
-		if err != nil {
-			b.Fatal(err)
-		}
-		paths := []string{"add", "--"}
-		for _, f := range files {
-			p := filepath.Join(clone, filepath.FromSlash(f.Path))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	for range b.N {
+		run(b, clone, "pull", "--quiet", "--ff-only", "origin", "main")
+		rc := releaseChange()
+		args := []string{"add", "--"}
+		for _, m := range rc.Manifests {
+			p := filepath.Join(clone, filepath.FromSlash(ManifestPath(m.Env, m.App)))
+			if err := os.WriteFile(p, []byte(m.Manifest), 0o644); err != nil {
 				b.Fatal(err)
 			}
-			if err := os.WriteFile(p, f.Content, 0o644); err != nil {
-				b.Fatal(err)
-			}
-			paths = append(paths, f.Path)
+			args = append(args, ManifestPath(m.Env, m.App))
 		}
-		run(b, clone, paths...)
-		run(b, clone, "commit", "--quiet", "-m", fmt.Sprintf("deploy %s %d to %s", app, v, env))
+		run(b, clone, args...)
+		run(b, clone, "commit", "--quiet", "-m", rc.Message)
 		run(b, clone, "push", "--quiet", "origin", "HEAD:main")
 	}
 }

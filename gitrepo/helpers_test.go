@@ -3,10 +3,10 @@ package gitrepo
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -43,19 +43,44 @@ func newBare(t testing.TB) string {
 	run(t, ".", "init", "--quiet", "--bare", "--initial-branch=main", dir)
 	run(t, dir, "config", "core.logAllRefUpdates", "always")
 	run(t, dir, "config", "http.receivepack", "true")
+	run(t, dir, "config", "uploadpack.allowFilter", "true")
 	return dir
 }
 
-// pushOther commits a file from a separate clone of bare and pushes it, as someone else would.
-func pushOther(t testing.TB, bare, path, content string) {
+// fsck checks the remote with git fsck --strict.
+func fsck(t testing.TB, bare string) {
 	t.Helper()
-	if err := pushFromClone(bare, filepath.Join(t.TempDir(), "other"), path, content); err != nil {
+	cmd := exec.Command("git", "-C", bare, "fsck", "--strict", "--no-dangling")
+	cmd.Env = gitEnv()
+	if out, err := cmd.CombinedOutput(); err != nil || strings.Contains(string(out), "error") || strings.Contains(string(out), "warning") {
+		t.Errorf("git fsck --strict: %v\n%s", err, out)
+	}
+}
+
+// locks returns the lock files left in a bare repository.
+func locks(t testing.TB, bare string) []string {
+	t.Helper()
+	var out []string
+	_ = filepath.WalkDir(bare, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".lock") {
+			out = append(out, strings.TrimPrefix(p, bare+"/"))
+		}
+		return nil
+	})
+	return out
+}
+
+// pushOther commits files from a separate clone of bare and pushes them, as someone else
+// would. files maps paths to contents.
+func pushOther(t testing.TB, bare string, files map[string]string) {
+	t.Helper()
+	if err := pushFromClone(bare, filepath.Join(t.TempDir(), "other"), files); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // pushFromClone is pushOther for goroutines that may not stop the test.
-func pushFromClone(bare, dir, path, content string) error {
+func pushFromClone(bare, dir string, files map[string]string) error {
 	git := func(dir string, args ...string) error {
 		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
 		cmd.Env = gitEnv()
@@ -67,14 +92,18 @@ func pushFromClone(bare, dir, path, content string) error {
 	if err := git(".", "clone", "--quiet", bare, dir); err != nil {
 		return err
 	}
-	file := filepath.Join(dir, filepath.FromSlash(path))
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
+	var paths []string
+	for path, content := range files {
+		file := filepath.Join(dir, filepath.FromSlash(path))
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+			return err
+		}
+		paths = append(paths, path)
 	}
-	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
-		return err
-	}
-	for _, args := range [][]string{{"add", path}, {"commit", "--quiet", "-m", "other change " + path}, {"push", "--quiet", "origin", "HEAD:main"}} {
+	for _, args := range [][]string{append([]string{"add", "--"}, paths...), {"commit", "--quiet", "-m", "other change " + strings.Join(paths, " ")}, {"push", "--quiet", "origin", "HEAD:main"}} {
 		if err := git(dir, args...); err != nil {
 			return err
 		}
@@ -89,82 +118,108 @@ var (
 
 func fixedNow() time.Time { return t0.Add(time.Hour) }
 
-func openWriter(t testing.TB, url string) *Writer {
-	t.Helper()
-	w, err := Open(context.Background(), Options{
+const testArgoURL = "https://git.example.com/org/envrepo.git"
+
+// testOptions are the options of the writers in tests; edit changes them.
+func testOptions(url string, edit ...func(*Options)) Options {
+	o := Options{
 		URL: url, Branch: "main", CommitterName: "Kuberpult", CommitterEmail: "kuberpult@example.com",
-		ArgoRepoURL: "https://git.example.com/org/envrepo.git", Now: fixedNow,
-	})
+		ArgoRepoURL: testArgoURL, Now: fixedNow, Holder: "test writer", PollInterval: 20 * time.Millisecond,
+	}
+	for _, f := range edit {
+		f(&o)
+	}
+	return o
+}
+
+func openWriter(t testing.TB, url string, edit ...func(*Options)) *Writer {
+	t.Helper()
+	w, err := Open(context.Background(), testOptions(url, edit...))
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	return w
 }
 
-// deployEntry is an outbox entry that deploys app (with manifest text) on env.
-func deployEntry(id int64, env deploy.Env, app deploy.App, manifest string, apps ...deploy.App) deploy.OutboxEntry {
-	ef := deploy.EnvFiles{
-		Env:       env,
-		Config:    deploy.EnvConfig{Upstream: &deploy.Upstream{Latest: true}},
-		Manifests: []deploy.AppManifest{{App: app, Manifest: manifest}},
+// flush pushes everything pending, with a deadline so that a broken writer fails the test.
+func flush(t testing.TB, w *Writer, ob Outbox) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := w.Flush(ctx, ob); err != nil {
+		t.Fatalf("flush: %v", err)
 	}
-	if len(apps) == 0 {
-		apps = []deploy.App{app}
-	}
-	for _, a := range apps {
-		ef.Apps = append(ef.Apps, deploy.ArgoApp{App: a, Team: "team-a"})
-	}
-	return deploy.OutboxEntry{ID: id, Change: deploy.RepoChange{
-		Message: "deploy " + string(app) + " to " + string(env),
-		Author:  alice,
-		Time:    t0.Add(time.Duration(id) * time.Minute),
-		Envs:    []deploy.EnvFiles{ef},
-	}}
 }
 
-// fakeOutbox is an in-memory Outbox.
-type fakeOutbox struct {
-	mu      sync.Mutex
-	entries []deploy.OutboxEntry
-	pushed  []deploy.Pushed
-	marked  chan struct{} // gets a value after each MarkPushed
-}
-
-func newFakeOutbox(entries ...deploy.OutboxEntry) *fakeOutbox {
-	return &fakeOutbox{entries: entries, marked: make(chan struct{}, 100)}
-}
-
-func (o *fakeOutbox) add(e deploy.OutboxEntry) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.entries = append(o.entries, e)
-}
-
-func (o *fakeOutbox) Pending(_ context.Context, limit int) ([]deploy.OutboxEntry, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []deploy.OutboxEntry
-	for _, e := range o.entries {
-		if !slices.ContainsFunc(o.pushed, func(p deploy.Pushed) bool { return p.ID == e.ID }) {
-			out = append(out, e)
-		}
+// deployChange deploys app (with manifest text, as version v) on env.
+func deployChange(env deploy.Env, app deploy.App, v deploy.Version, manifest string) deploy.RepoChange {
+	return deploy.RepoChange{
+		Message:   fmt.Sprintf("deploy %s %d to %s", app, v, env),
+		Author:    alice,
+		Time:      t0.Add(time.Duration(v) * time.Minute),
+		Manifests: []deploy.ManifestChange{{Env: env, App: app, Version: v, Manifest: manifest}},
 	}
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
 }
 
-func (o *fakeOutbox) MarkPushed(_ context.Context, pushed []deploy.Pushed) error {
-	o.mu.Lock()
-	o.pushed = append(o.pushed, pushed...)
-	o.mu.Unlock()
-	o.marked <- struct{}{}
+// removeChange removes app from env.
+func removeChange(env deploy.Env, app deploy.App) deploy.RepoChange {
+	return deploy.RepoChange{
+		Message: fmt.Sprintf("remove %s from %s", app, env), Author: alice, Time: t0,
+		Manifests: []deploy.ManifestChange{{Env: env, App: app, Remove: true}},
+	}
+}
+
+func manifest(app deploy.App, v int) string { return fmt.Sprintf("app: %s\nversion: %d\n", app, v) }
+
+// logHandler is a slog.Handler that hands every message to the test.
+type logHandler struct {
+	mu   sync.Mutex
+	msgs []string
+	ch   chan string
+}
+
+func newLogHandler() *logHandler { return &logHandler{ch: make(chan string, 1000)} }
+
+func (h *logHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *logHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *logHandler) WithGroup(string) slog.Handler            { return h }
+func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
+	line := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		line += " " + a.Key + "=" + a.Value.String()
+		return true
+	})
+	h.mu.Lock()
+	h.msgs = append(h.msgs, line)
+	h.mu.Unlock()
+	select {
+	case h.ch <- line:
+	default:
+	}
 	return nil
 }
 
-func (o *fakeOutbox) done() []deploy.Pushed {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return slices.Clone(o.pushed)
+// waitFor returns the first logged line (from now on) that starts with prefix.
+func (h *logHandler) waitFor(t testing.TB, prefix string) string {
+	t.Helper()
+	timeout := time.NewTimer(60 * time.Second)
+	defer timeout.Stop()
+	for {
+		select {
+		case l := <-h.ch:
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		case <-timeout.C:
+			t.Fatalf("no log line %q; got:\n%s", prefix, strings.Join(h.lines(), "\n"))
+		}
+	}
 }
+
+func (h *logHandler) lines() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.msgs...)
+}
+
+func slogFor(h slog.Handler) *slog.Logger { return slog.New(h) }

@@ -8,69 +8,28 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
-// packStorage is the in-memory storage of the shallow clone. go-git hands it the fetched
-// pack as it is (it implements storer.PackfileWriter), and it keeps only the commits,
-// trees and tags: the writer never reads a blob, and the blobs are most of a repository.
-// This keeps the memory of a clone close to the size of its trees.
-type packStorage struct {
-	*memory.Storage
-}
+// Pack object types that are deltas.
+const packOfsDelta = 6
 
-func newPackStorage() *packStorage { return &packStorage{Storage: memory.NewStorage()} }
-
-// PackfileWriter receives a pack; it is indexed when the writer is closed.
-func (s *packStorage) PackfileWriter() (io.WriteCloser, error) {
-	return &packWriter{s: s}, nil
-}
-
-type packWriter struct {
-	s   *packStorage
-	buf bytes.Buffer
-}
-
-func (w *packWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
-
-func (w *packWriter) Close() error {
-	if w.buf.Len() == 0 {
-		return nil
-	}
-	return w.s.index(w.buf.Bytes())
-}
-
-// Pack object types (gitformat-pack).
-const (
-	packCommit   = 1
-	packTree     = 2
-	packBlob     = 3
-	packTag      = 4
-	packOfsDelta = 6
-	packRefDelta = 7
-)
-
-var packTypes = map[byte]plumbing.ObjectType{
-	packCommit: plumbing.CommitObject, packTree: plumbing.TreeObject,
-	packBlob: plumbing.BlobObject, packTag: plumbing.TagObject,
-}
-
-// packed is an object of the pack: its type, and its hash unless it is a blob.
+// packed is an object of a pack being indexed: its type, and its content unless it is a
+// blob (blobs are skipped, the writer never reads one).
 type packed struct {
-	typ  plumbing.ObjectType
-	hash plumbing.Hash
+	typ  byte
+	data []byte
 }
 
-type refDelta struct {
-	base  plumbing.Hash
+type pendingDelta struct {
+	base  hash
 	delta []byte
 }
 
-// index reads a pack and stores its commits, trees and tags, resolving deltas.
-func (s *packStorage) index(pack []byte) error {
+// index reads a fetched pack and stores its commits and trees, resolving deltas against
+// objects of the pack and against the trees the store holds (a thin pack). A delta whose
+// base is unknown has a blob as its base (the server sends deltas only against what this
+// clone has, and it has every tree of its tip), so it is skipped.
+func (s *objects) index(pack []byte) error {
 	if len(pack) < 32 || string(pack[:4]) != "PACK" {
 		return errors.New("index pack: not a pack")
 	}
@@ -82,8 +41,9 @@ func (s *packStorage) index(pack []byte) error {
 		return errors.New("index pack: checksum mismatch")
 	}
 	count := binary.BigEndian.Uint32(pack[8:12])
-	objects := make(map[int]packed, 1024)
-	var pending []refDelta
+	byOffset := make(map[int]packed, 1024)
+	byHash := make(map[hash]packed)
+	var pending []pendingDelta
 	r := bytes.NewReader(body)
 	_, _ = r.Seek(12, io.SeekStart) // offsets count from the start of the pack
 	var zr io.ReadCloser
@@ -94,25 +54,25 @@ func (s *packStorage) index(pack []byte) error {
 			return fmt.Errorf("index pack: object %d: %w", i, err)
 		}
 		var base packed
-		var known bool
+		var baseHash hash
+		known := false
 		switch kind {
 		case packOfsDelta:
 			off, err := readOffset(r)
 			if err != nil || off <= 0 || off > int64(start) {
 				return fmt.Errorf("index pack: object %d: bad delta offset", i)
 			}
-			if base, known = objects[start-int(off)]; !known {
+			if base, known = byOffset[start-int(off)]; !known {
 				return fmt.Errorf("index pack: object %d: no object at its delta base", i)
 			}
 		case packRefDelta:
-			if _, err := io.ReadFull(r, base.hash[:]); err != nil {
+			if _, err := io.ReadFull(r, baseHash[:]); err != nil {
 				return fmt.Errorf("index pack: object %d: %w", i, err)
 			}
-			base.typ, known = s.typeOf(base.hash)
+			base, known = s.packedBase(byHash, baseHash)
+		case objCommit, objTree, objBlob, objTag:
 		default:
-			if _, ok := packTypes[kind]; !ok {
-				return fmt.Errorf("index pack: object %d: unknown type %d", i, kind)
-			}
+			return fmt.Errorf("index pack: object %d: unknown type %d", i, kind)
 		}
 		if zr == nil {
 			zr, err = zlib.NewReader(r)
@@ -123,33 +83,32 @@ func (s *packStorage) index(pack []byte) error {
 			return fmt.Errorf("index pack: object %d: %w", i, err)
 		}
 		isDelta := kind == packOfsDelta || kind == packRefDelta
-		wanted := (!isDelta && kind != packBlob) || (known && base.typ != plumbing.BlobObject) ||
-			(kind == packRefDelta && !known)
-		if !wanted {
+		skip := kind == objBlob || (isDelta && known && base.typ == objBlob)
+		if skip {
 			if _, err := io.Copy(io.Discard, zr); err != nil {
 				return fmt.Errorf("index pack: object %d: %w", i, err)
 			}
-			objects[start] = packed{typ: plumbing.BlobObject}
+			byOffset[start] = packed{typ: objBlob}
 			continue
 		}
-		data := make([]byte, 0, min(size, 1<<24))
-		buf := bytes.NewBuffer(data)
-		if _, err := io.Copy(buf, zr); err != nil {
+		data := bytes.NewBuffer(make([]byte, 0, min(size, 1<<24)))
+		if _, err := io.Copy(data, zr); err != nil {
 			return fmt.Errorf("index pack: object %d: %w", i, err)
 		}
+		obj := packed{typ: kind, data: data.Bytes()}
 		switch {
 		case kind == packRefDelta && !known:
-			pending = append(pending, refDelta{base: base.hash, delta: buf.Bytes()})
+			pending = append(pending, pendingDelta{base: baseHash, delta: obj.data})
 			continue // its type is unknown until its base shows up
 		case isDelta:
-			p, err := s.patch(base, buf.Bytes())
+			content, err := applyDelta(base.data, obj.data)
 			if err != nil {
 				return fmt.Errorf("index pack: object %d: %w", i, err)
 			}
-			objects[start] = p
-		default:
-			objects[start] = s.store(packTypes[kind], buf.Bytes())
+			obj = packed{typ: base.typ, data: content}
 		}
+		byOffset[start] = obj
+		byHash[s.keep(obj)] = obj
 	}
 	if r.Len() != 0 {
 		return errors.New("index pack: trailing data")
@@ -159,14 +118,17 @@ func (s *packStorage) index(pack []byte) error {
 		progress = false
 		rest := pending[:0]
 		for _, d := range pending {
-			t, ok := s.typeOf(d.base)
+			base, ok := s.packedBase(byHash, d.base)
 			if !ok {
 				rest = append(rest, d)
 				continue
 			}
-			if _, err := s.patch(packed{typ: t, hash: d.base}, d.delta); err != nil {
+			content, err := applyDelta(base.data, d.delta)
+			if err != nil {
 				return fmt.Errorf("index pack: delta on %s: %w", d.base, err)
 			}
+			obj := packed{typ: base.typ, data: content}
+			byHash[s.keep(obj)] = obj
 			progress = true
 		}
 		pending = rest
@@ -174,37 +136,100 @@ func (s *packStorage) index(pack []byte) error {
 	return nil
 }
 
-func (s *packStorage) store(t plumbing.ObjectType, content []byte) packed {
-	obj := &plumbing.MemoryObject{}
-	obj.SetType(t)
-	_, _ = obj.Write(content) // writing to memory cannot fail
-	h, _ := s.SetEncodedObject(obj)
-	return packed{typ: t, hash: h}
+// packedBase finds a delta base among the objects of the pack and the stored trees.
+func (s *objects) packedBase(byHash map[hash]packed, h hash) (packed, bool) {
+	if p, ok := byHash[h]; ok {
+		return p, true
+	}
+	if t, ok := s.trees[h]; ok {
+		return packed{typ: objTree, data: t}, true
+	}
+	return packed{}, false
 }
 
-// patch applies a delta to a stored base and stores the result.
-func (s *packStorage) patch(base packed, delta []byte) (packed, error) {
-	obj, ok := s.Objects[base.hash]
-	if !ok {
-		return packed{}, fmt.Errorf("delta base %s not found", base.hash)
+// keep stores a commit or tree of a pack and returns its id.
+func (s *objects) keep(p packed) hash {
+	h := hashObject(p.typ, p.data)
+	switch p.typ {
+	case objTree:
+		s.addTree(h, p.data)
+	case objCommit:
+		_ = s.addCommit(h, p.data) // a commit the writer cannot read is one it never builds on
 	}
-	src, err := readAll(obj)
-	if err != nil {
-		return packed{}, err
-	}
-	content, err := packfile.PatchDelta(src, delta)
-	if err != nil {
-		return packed{}, err
-	}
-	return s.store(base.typ, content), nil
+	return h
 }
 
-func (s *packStorage) typeOf(h plumbing.Hash) (plumbing.ObjectType, bool) {
-	obj, ok := s.Objects[h]
-	if !ok {
-		return plumbing.InvalidObject, false
+// applyDelta applies a git delta to src.
+func applyDelta(src, delta []byte) ([]byte, error) {
+	srcSize, delta, err := deltaVarint(delta)
+	if err != nil || srcSize != len(src) {
+		return nil, errors.New("delta: source size does not match")
 	}
-	return obj.Type(), true
+	size, delta, err := deltaVarint(delta)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, size)
+	for len(delta) > 0 {
+		c := delta[0]
+		delta = delta[1:]
+		switch {
+		case c&0x80 != 0:
+			var off, n int
+			for i := range 4 {
+				if c&(1<<i) != 0 {
+					if len(delta) == 0 {
+						return nil, errors.New("delta: truncated copy")
+					}
+					off |= int(delta[0]) << (8 * i)
+					delta = delta[1:]
+				}
+			}
+			for i := range 3 {
+				if c&(0x10<<i) != 0 {
+					if len(delta) == 0 {
+						return nil, errors.New("delta: truncated copy")
+					}
+					n |= int(delta[0]) << (8 * i)
+					delta = delta[1:]
+				}
+			}
+			if n == 0 {
+				n = 0x10000
+			}
+			if off+n > len(src) || off+n < off {
+				return nil, errors.New("delta: copy out of range")
+			}
+			out = append(out, src[off:off+n]...)
+		case c != 0:
+			if int(c) > len(delta) {
+				return nil, errors.New("delta: truncated insert")
+			}
+			out = append(out, delta[:c]...)
+			delta = delta[c:]
+		default:
+			return nil, errors.New("delta: reserved instruction")
+		}
+	}
+	if len(out) != size {
+		return nil, errors.New("delta: result size does not match")
+	}
+	return out, nil
+}
+
+func deltaVarint(b []byte) (int, []byte, error) {
+	n, shift := 0, 0
+	for i, c := range b {
+		if shift > 56 {
+			break
+		}
+		n |= int(c&0x7f) << shift
+		shift += 7
+		if c&0x80 == 0 {
+			return n, b[i+1:], nil
+		}
+	}
+	return 0, nil, errors.New("delta: bad size")
 }
 
 // readObjectHeader reads an object's type and inflated size.

@@ -13,25 +13,22 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
-// errRemoteMoved means the branch on the remote is not where our commits were built on.
-var errRemoteMoved = errors.New("remote branch moved")
-
-// remote is how the writer reaches the environment repository.
-type remote struct {
-	url    string // as go-git wants it: a local path made absolute, or the URL
-	ep     *transport.Endpoint
-	auth   transport.AuthMethod
-	client transport.Transport
-	ref    plumbing.ReferenceName
+// conn is one way of talking to the environment repository: an upload-pack (fetch) or a
+// receive-pack (push) exchange. plan sees the server's advertisement and returns the
+// request, or nil to end the exchange without one.
+type conn interface {
+	uploadPack(ctx context.Context, plan func(*packp.AdvRefs) (*packp.UploadPackRequest, error)) (*packp.UploadPackResponse, error)
+	// receivePack returns the report and the remote's messages ("remote: ..." lines).
+	receivePack(ctx context.Context, plan func(*packp.AdvRefs) (*packp.ReferenceUpdateRequest, error)) (*packp.ReportStatus, string, error)
 }
 
 // isLocalPath reports whether u is a path on this machine rather than a URL: no scheme,
@@ -44,24 +41,30 @@ func isLocalPath(u string) bool {
 	return colon < 0 || strings.Contains(u[:colon], "/") || filepath.VolumeName(u) != ""
 }
 
-func newRemote(opts Options) (*remote, error) {
+// newConn returns the connection for a URL: our own for local paths and file:// (git runs
+// in its own process group, so a Ctrl-C in a terminal never reaches it), go-git's client
+// for http(s) and ssh.
+func newConn(opts Options) (conn, error) {
 	u := opts.URL
+	if p, ok := strings.CutPrefix(u, "file://"); ok {
+		return &localConn{path: p}, nil
+	}
 	if isLocalPath(u) {
 		abs, err := filepath.Abs(u)
 		if err != nil {
 			return nil, fmt.Errorf("git url: %w", err)
 		}
-		u = abs
+		return &localConn{path: abs}, nil
 	}
 	ep, err := transport.NewEndpoint(u)
 	if err != nil {
-		return nil, fmt.Errorf("git url %s: %w", RedactURL(opts.URL), err)
+		return nil, fmt.Errorf("git url %s: %w", RedactURL(u), err)
 	}
-	r := &remote{url: u, ep: ep, ref: plumbing.NewBranchReferenceName(opts.Branch)}
+	c := &gogitConn{ep: ep}
 	switch ep.Protocol {
 	case "https", "http":
 		if opts.Token != "" {
-			r.auth = &githttp.BasicAuth{Username: "x-access-token", Password: opts.Token}
+			c.auth = &githttp.BasicAuth{Username: "x-access-token", Password: opts.Token}
 		}
 	case "ssh":
 		user := ep.User
@@ -69,18 +72,20 @@ func newRemote(opts Options) (*remote, error) {
 			user = gitssh.DefaultUsername
 		}
 		if opts.SSHKeyFile != "" {
-			r.auth, err = gitssh.NewPublicKeysFromFile(user, opts.SSHKeyFile, "")
+			c.auth, err = gitssh.NewPublicKeysFromFile(user, opts.SSHKeyFile, "")
 		} else {
-			r.auth, err = gitssh.NewSSHAgentAuth(user)
+			c.auth, err = gitssh.NewSSHAgentAuth(user)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("ssh auth for %s: %w", RedactURL(opts.URL), err)
+			return nil, fmt.Errorf("ssh auth for %s: %w", RedactURL(u), err)
 		}
+	default:
+		return nil, fmt.Errorf("git url %s: unsupported protocol %q", RedactURL(u), ep.Protocol)
 	}
-	if r.client, err = client.NewClient(ep); err != nil {
-		return nil, fmt.Errorf("git url %s: %w", RedactURL(opts.URL), err)
+	if c.tr, err = client.NewClient(ep); err != nil {
+		return nil, fmt.Errorf("git url %s: %w", RedactURL(u), err)
 	}
-	return r, nil
+	return c, nil
 }
 
 // createBare makes an empty bare repository at path whose HEAD names branch, unless
@@ -100,88 +105,101 @@ func createBare(path, branch string) (created bool, err error) {
 	return true, nil
 }
 
-// fetch makes a shallow in-memory clone of the branch (no worktree, no blobs) and returns
-// it with the commit at its tip; the zero hash when the repository or the branch is empty.
-func (r *remote) fetch(ctx context.Context) (*memory.Storage, plumbing.Hash, error) {
-	st := newPackStorage()
-	_, err := git.CloneContext(ctx, st, nil, &git.CloneOptions{
-		URL:           r.url,
-		Auth:          r.auth,
-		ReferenceName: r.ref,
-		SingleBranch:  true,
-		Depth:         1,
-		NoCheckout:    true,
-		Tags:          git.NoTags,
-	})
-	var noMatch git.NoMatchingRefSpecError
-	switch {
-	case errors.Is(err, transport.ErrEmptyRemoteRepository), errors.As(err, &noMatch),
-		errors.Is(err, plumbing.ErrReferenceNotFound):
-		return memory.NewStorage(), plumbing.ZeroHash, nil
-	case err != nil:
-		return nil, plumbing.ZeroHash, fmt.Errorf("fetch %s: %w", r.ref.Short(), err)
-	}
-	ref, err := st.Reference(r.ref)
-	if err != nil {
-		return nil, plumbing.ZeroHash, fmt.Errorf("fetch %s: %w", r.ref.Short(), err)
-	}
-	return st.Storage, ref.Hash(), nil
+// gogitConn talks to a remote with go-git's http or ssh client.
+type gogitConn struct {
+	tr   transport.Transport
+	ep   *transport.Endpoint
+	auth transport.AuthMethod
 }
 
-// push sends the objects in out and moves the branch from old to new, only if the remote
-// branch still is at old. It returns an error wrapping errRemoteMoved when it is not.
-func (r *remote) push(ctx context.Context, old, new plumbing.Hash, out *memory.Storage, objects []plumbing.Hash) (err error) {
-	sess, err := r.client.NewReceivePackSession(r.ep, r.auth)
+func (c *gogitConn) uploadPack(ctx context.Context, plan func(*packp.AdvRefs) (*packp.UploadPackRequest, error)) (*packp.UploadPackResponse, error) {
+	s, err := c.tr.NewUploadPackSession(c.ep, c.auth)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return nil, &unreachableError{err}
 	}
-	defer func() {
-		if cerr := sess.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close session: %w", cerr)
-		}
-	}()
-	req := packp.NewReferenceUpdateRequest()
-	cur := plumbing.ZeroHash
-	adv, err := sess.AdvertisedReferencesContext(ctx)
-	switch {
-	case errors.Is(err, transport.ErrEmptyRemoteRepository):
-	case err != nil:
-		return fmt.Errorf("list refs: %w", err)
-	default:
-		refs, err := adv.AllReferences()
-		if err != nil {
-			return fmt.Errorf("list refs: %w", err)
-		}
-		if ref, ok := refs[r.ref]; ok {
-			cur = ref.Hash()
-		}
-		req = packp.NewReferenceUpdateRequestFromCapabilities(adv.Capabilities)
-	}
-	if cur != old {
-		return fmt.Errorf("%w: it is at %s, expected %s", errRemoteMoved, short(cur), short(old))
-	}
-	var pack bytes.Buffer
-	if _, err := packfile.NewEncoder(&pack, out, false).Encode(objects, 0); err != nil {
-		return fmt.Errorf("encode pack: %w", err)
-	}
-	req.Commands = []*packp.Command{{Name: r.ref, Old: old, New: new}}
-	req.Packfile = io.NopCloser(&pack)
-	rs, err := sess.ReceivePack(ctx, req)
-	if rs != nil && rs.Error() != nil {
-		// The server refused the update: most often someone pushed in between.
-		return fmt.Errorf("%w: %w", errRemoteMoved, rs.Error())
+	adv, err := s.AdvertisedReferencesContext(ctx)
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		adv, err = packp.NewAdvRefs(), nil
 	}
 	if err != nil {
-		return fmt.Errorf("send pack: %w", err)
+		_ = s.Close()
+		return nil, &unreachableError{err}
 	}
-	return nil
+	req, err := plan(adv)
+	if err != nil || req == nil {
+		_ = s.Close()
+		return nil, err
+	}
+	resp, err := s.UploadPack(ctx, req)
+	if err != nil {
+		_ = s.Close()
+		return nil, &unreachableError{err}
+	}
+	return resp, nil // closing the response ends the session
 }
 
-func short(h plumbing.Hash) string {
-	if h.IsZero() {
-		return "nothing"
+func (c *gogitConn) receivePack(ctx context.Context, plan func(*packp.AdvRefs) (*packp.ReferenceUpdateRequest, error)) (*packp.ReportStatus, string, error) {
+	s, err := c.tr.NewReceivePackSession(c.ep, c.auth)
+	if err != nil {
+		return nil, "", &unreachableError{err}
 	}
-	return h.String()[:12]
+	defer func() { _ = s.Close() }()
+	adv, err := s.AdvertisedReferencesContext(ctx)
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		adv, err = packp.NewAdvRefs(), nil
+	}
+	if err != nil {
+		return nil, "", &unreachableError{err}
+	}
+	req, err := plan(adv)
+	if err != nil || req == nil {
+		return nil, "", err
+	}
+	if adv.Capabilities.Supports(capability.Sideband64k) {
+		_ = req.Capabilities.Set(capability.Sideband64k) // the remote's messages come on it
+	}
+	var msgs bytes.Buffer
+	req.Progress = &msgs
+	report, err := s.ReceivePack(ctx, req)
+	if report != nil && report.UnpackStatus != "" {
+		err = nil // the report says how it went
+	}
+	return report, remoteLines(msgs.Bytes()), err
+}
+
+// remoteLines formats what the server said as git shows it: "remote: " before each line.
+func remoteLines(b []byte) string {
+	text := strings.TrimRight(strings.ReplaceAll(string(b), "\r", "\n"), "\n")
+	if text == "" {
+		return ""
+	}
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, "remote: "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// unreachableError is a failure to reach the remote or to talk to it.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string { return e.err.Error() }
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// readPack reads the pack of an upload-pack response, with the side band if one was asked for.
+func readPack(resp *packp.UploadPackResponse, muxed bool) ([]byte, error) {
+	defer func() { _ = resp.Close() }()
+	var r io.Reader = resp
+	if muxed {
+		r = sideband.NewDemuxer(sideband.Sideband64k, resp)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, &unreachableError{fmt.Errorf("read pack: %w", err)}
+	}
+	return b, nil
 }
 
 // RedactURL returns u without user information, so that no credential is ever logged.

@@ -9,15 +9,6 @@ import (
 	"kuberpult/deploy"
 )
 
-// File is one change to the environment repo: write Content at Path, or, with Remove,
-// delete the file or the whole directory at Path. Paths are slash-separated and relative
-// to the repository root.
-type File struct {
-	Path    string
-	Content []byte
-	Remove  bool
-}
-
 // emptyManifest is what an empty manifest is written as, like Kuberpult does.
 const emptyManifest = " "
 
@@ -30,10 +21,11 @@ func EnvDir(env deploy.Env) string { return "environments/" + string(env) }
 // ConfigPath returns the path of an environment's config.json.
 func ConfigPath(env deploy.Env) string { return EnvDir(env) + "/config.json" }
 
+// AppsDir returns the directory holding one directory per app deployed on an environment.
+func AppsDir(env deploy.Env) string { return EnvDir(env) + "/applications" }
+
 // AppDir returns the directory of an app on an environment.
-func AppDir(env deploy.Env, app deploy.App) string {
-	return EnvDir(env) + "/applications/" + string(app)
-}
+func AppDir(env deploy.Env, app deploy.App) string { return AppsDir(env) + "/" + string(app) }
 
 // ManifestDir returns the directory Argo CD reads an app's manifests from.
 func ManifestDir(env deploy.Env, app deploy.App) string { return AppDir(env, app) + "/manifests" }
@@ -46,86 +38,51 @@ func ManifestPath(env deploy.Env, app deploy.App) string {
 // ArgoPath returns the path of an environment's Argo CD file.
 func ArgoPath(env deploy.Env) string { return "argocd/v1alpha1/" + string(env) + ".yaml" }
 
-// Files renders what ef writes for its environment: config.json, the changed manifests (or
-// the removal of an app's directory) and the Argo CD file, in this order. repoURL and branch
-// are the source every Application points at. Names that are not valid env or app names
-// are rejected with an error wrapping deploy.ErrInvalid, before any path is built.
-func Files(ef deploy.EnvFiles, repoURL, branch string) ([]File, error) {
-	if err := validate(ef); err != nil {
-		return nil, err
-	}
-	cfg, err := json.MarshalIndent(ef.Config, "", "  ")
+// ConfigFile renders an environment's config.json.
+func ConfigFile(cfg deploy.EnvConfig) ([]byte, error) {
+	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("encode config of %s: %w", ef.Env, err)
+		return nil, fmt.Errorf("encode environment config: %w", err)
 	}
-	out := make([]File, 0, len(ef.Manifests)+2)
-	out = append(out, File{Path: ConfigPath(ef.Env), Content: append(cfg, '\n')})
-	for _, m := range ef.Manifests {
-		if m.Remove {
-			out = append(out, File{Path: AppDir(ef.Env, m.App), Remove: true})
-			continue
-		}
-		text := m.Manifest
-		if text == "" {
-			text = emptyManifest
-		}
-		out = append(out, File{Path: ManifestPath(ef.Env, m.App), Content: []byte(text)})
-	}
-	out = append(out, File{Path: ArgoPath(ef.Env), Content: renderArgo(ef, repoURL, branch)})
-	return out, nil
+	return append(b, '\n'), nil
 }
 
-// ChangeFiles renders every environment of a repo change, in order.
-func ChangeFiles(rc deploy.RepoChange, repoURL, branch string) ([]File, error) {
-	var out []File
-	for _, ef := range rc.Envs {
-		fs, err := Files(ef, repoURL, branch)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, fs...)
+// ManifestFile renders a manifests.yaml; an empty manifest is written as a single space.
+func ManifestFile(manifest string) []byte {
+	if manifest == "" {
+		manifest = emptyManifest
 	}
-	return out, nil
+	return []byte(manifest)
 }
 
-func validate(ef deploy.EnvFiles) error {
-	if err := deploy.ValidateEnv(string(ef.Env)); err != nil {
-		return err
-	}
-	for _, m := range ef.Manifests {
-		if err := deploy.ValidateApp(string(m.App)); err != nil {
-			return err
-		}
-	}
-	seen := make(map[deploy.App]bool, len(ef.Apps))
-	for _, a := range ef.Apps {
-		if err := deploy.ValidateApp(string(a.App)); err != nil {
-			return err
-		}
-		if seen[a.App] {
-			return deploy.Invalidf("application %q is listed twice for environment %q", a.App, ef.Env)
-		}
-		seen[a.App] = true
-	}
-	return nil
+// ArgoFile renders an environment's Argo CD file: the AppProject from its configuration
+// and one Application per app, sorted by name. repoURL and branch are the source every
+// Application points at. Apps whose names are not valid app names are left out: they
+// cannot become a valid Application name.
+func ArgoFile(env deploy.Env, cfg deploy.EnvConfig, apps []deploy.AppTeam, repoURL, branch string) []byte {
+	return renderArgo(env, cfg, sortedApps(apps), repoURL, branch)
 }
 
 // argoSettings are the effective Argo CD settings of an environment.
-func argoSettings(ef deploy.EnvFiles) deploy.ArgoCD {
-	if ef.Config.ArgoCD == nil {
-		return deploy.ArgoCD{Destination: deploy.Destination{Server: defaultServer, Namespace: string(ef.Env)}}
+func argoSettings(env deploy.Env, cfg deploy.EnvConfig) deploy.ArgoCD {
+	if cfg.ArgoCD == nil {
+		return deploy.ArgoCD{Destination: deploy.Destination{Server: defaultServer, Namespace: string(env)}}
 	}
-	return *ef.Config.ArgoCD
+	return *cfg.ArgoCD
 }
 
-// sortedApps returns the apps of ef sorted by name, without changing ef.
-func sortedApps(apps []deploy.ArgoApp) []deploy.ArgoApp {
-	if slices.IsSortedFunc(apps, cmpApp) {
-		return apps
+// sortedApps returns the valid apps sorted by name, each once, without changing apps.
+func sortedApps(apps []deploy.AppTeam) []deploy.AppTeam {
+	out := make([]deploy.AppTeam, 0, len(apps))
+	for _, a := range apps {
+		if deploy.ValidateApp(string(a.App)) == nil {
+			out = append(out, a)
+		}
 	}
-	out := slices.Clone(apps)
-	slices.SortFunc(out, cmpApp)
-	return out
+	if !slices.IsSortedFunc(out, cmpApp) {
+		slices.SortFunc(out, cmpApp)
+	}
+	return slices.CompactFunc(out, func(a, b deploy.AppTeam) bool { return a.App == b.App })
 }
 
-func cmpApp(a, b deploy.ArgoApp) int { return strings.Compare(string(a.App), string(b.App)) }
+func cmpApp(a, b deploy.AppTeam) int { return strings.Compare(string(a.App), string(b.App)) }

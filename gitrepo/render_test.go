@@ -2,11 +2,11 @@ package gitrepo
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,37 +38,46 @@ var fullArgo = &deploy.ArgoCD{
 	SyncOptions: []string{"ApplyOutOfSyncOnly=true"},
 }
 
+// renderCase is an environment as today's renderer sees it: its config, the manifests an
+// entry writes or removes, and the apps whose directories are in the tree.
+type renderCase struct {
+	env       deploy.Env
+	config    deploy.EnvConfig
+	manifests []deploy.ManifestChange
+	apps      []deploy.AppTeam
+}
+
 var renderCases = []struct {
 	name string
-	ef   deploy.EnvFiles
+	rc   renderCase
 }{
-	{"full-config", deploy.EnvFiles{
-		Env:       "dev",
-		Config:    deploy.EnvConfig{Upstream: &deploy.Upstream{Latest: true}, ArgoCD: fullArgo, Group: "development"},
-		Manifests: []deploy.AppManifest{{App: "checkout", Manifest: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: checkout\n"}},
-		Apps:      []deploy.ArgoApp{{App: "payments", Team: "team-b"}, {App: "checkout", Team: "team-a"}},
+	{"full-config", renderCase{
+		env:       "dev",
+		config:    deploy.EnvConfig{Upstream: &deploy.Upstream{Latest: true}, ArgoCD: fullArgo, Group: "development"},
+		manifests: []deploy.ManifestChange{{App: "checkout", Manifest: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: checkout\n"}},
+		apps:      []deploy.AppTeam{{App: "payments", Team: "team-b"}, {App: "checkout", Team: "team-a"}},
 	}},
-	{"no-argocd-config", deploy.EnvFiles{
-		Env:       "staging",
-		Config:    deploy.EnvConfig{Upstream: &deploy.Upstream{Environment: "dev"}},
-		Manifests: []deploy.AppManifest{{App: "checkout", Manifest: ""}, {App: "cart", Remove: true}},
-		Apps:      []deploy.ArgoApp{{App: "checkout"}},
+	{"no-argocd-config", renderCase{
+		env:       "staging",
+		config:    deploy.EnvConfig{Upstream: &deploy.Upstream{Environment: "dev"}},
+		manifests: []deploy.ManifestChange{{App: "checkout", Manifest: ""}, {App: "cart", Remove: true}},
+		apps:      []deploy.AppTeam{{App: "checkout"}},
 	}},
-	{"no-apps", deploy.EnvFiles{
-		Env: "production-de",
-		Config: deploy.EnvConfig{
+	{"no-apps", renderCase{
+		env: "production-de",
+		config: deploy.EnvConfig{
 			Upstream: &deploy.Upstream{Environment: "staging"}, Group: "production",
 			ArgoCD: &deploy.ArgoCD{Destination: deploy.Destination{Name: "prod-de", AppProjectNamespace: "*", ApplicationNamespace: "shop"}},
 		},
 	}},
-	{"quoting", deploy.EnvFiles{
-		Env: "qa",
-		Config: deploy.EnvConfig{ArgoCD: &deploy.ArgoCD{
+	{"quoting", renderCase{
+		env: "qa",
+		config: deploy.EnvConfig{ArgoCD: &deploy.ArgoCD{
 			Destination:            deploy.Destination{Server: "https://10.0.0.1:6443", Namespace: "yes"},
 			ApplicationAnnotations: quotingValues,
 			SyncOptions:            []string{"Validate=false", "- x", "1.5"},
 		}},
-		Apps: []deploy.ArgoApp{{App: "a1", Team: "Not A Label"}},
+		apps: []deploy.AppTeam{{App: "a1", Team: "Not A Label"}},
 	}},
 }
 
@@ -83,21 +92,27 @@ var quotingValues = map[string]string{
 	"a/merge": "<<", "a/dot": ".inf", "with space key": "v", "com.freiheit.kuberpult/application": "overridden",
 }
 
+// TestFilesGolden renders what an entry writes for an environment (config.json, the
+// manifests, the Argo CD file, in this order) and compares it with the golden files, which
+// are those of the renderer before outbox entries became deltas: the bytes stay the same.
 func TestFilesGolden(t *testing.T) {
 	for _, tt := range renderCases {
 		t.Run(tt.name, func(t *testing.T) {
-			files, err := Files(tt.ef, testRepoURL, testBranch)
+			var got bytes.Buffer
+			cfg, err := ConfigFile(tt.rc.config)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got bytes.Buffer
-			for _, f := range files {
-				if f.Remove {
-					fmt.Fprintf(&got, "### remove %s\n", f.Path)
+			fmt.Fprintf(&got, "### %s\n%s\n", ConfigPath(tt.rc.env), cfg)
+			for _, m := range tt.rc.manifests {
+				if m.Remove {
+					fmt.Fprintf(&got, "### remove %s\n", AppDir(tt.rc.env, m.App))
 					continue
 				}
-				fmt.Fprintf(&got, "### %s\n%s\n", f.Path, f.Content)
+				fmt.Fprintf(&got, "### %s\n%s\n", ManifestPath(tt.rc.env, m.App), ManifestFile(m.Manifest))
 			}
+			argo := ArgoFile(tt.rc.env, tt.rc.config, tt.rc.apps, testRepoURL, testBranch)
+			fmt.Fprintf(&got, "### %s\n%s\n", ArgoPath(tt.rc.env), argo)
 			golden := filepath.Join("testdata", tt.name+".golden")
 			if *update {
 				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
@@ -120,13 +135,13 @@ func TestFilesGolden(t *testing.T) {
 func TestArgoFileReadsBack(t *testing.T) {
 	for _, tt := range renderCases {
 		t.Run(tt.name, func(t *testing.T) {
-			docs := decodeDocs(t, renderArgo(tt.ef, testRepoURL, testBranch))
-			cfg := argoSettings(tt.ef)
-			apps := sortedApps(tt.ef.Apps)
+			docs := decodeDocs(t, ArgoFile(tt.rc.env, tt.rc.config, tt.rc.apps, testRepoURL, testBranch))
+			cfg := argoSettings(tt.rc.env, tt.rc.config)
+			apps := sortedApps(tt.rc.apps)
 			if len(docs) != 1+len(apps) {
 				t.Fatalf("%d documents, want %d", len(docs), 1+len(apps))
 			}
-			if got := docs[0]["metadata"].(map[string]any)["name"]; got != string(tt.ef.Env) {
+			if got := docs[0]["metadata"].(map[string]any)["name"]; got != string(tt.rc.env) {
 				t.Errorf("project name = %v", got)
 			}
 			for i, a := range apps {
@@ -140,16 +155,16 @@ func TestArgoFileReadsBack(t *testing.T) {
 				for k, v := range cfg.ApplicationAnnotations {
 					want[k] = v
 				}
-				dir := "environments/" + string(tt.ef.Env) + "/applications/" + string(a.App) + "/manifests"
+				dir := "environments/" + string(tt.rc.env) + "/applications/" + string(a.App) + "/manifests"
 				want[annApplication] = string(a.App)
-				want[annEnvironment] = string(tt.ef.Env)
-				want[annParentEnv] = string(tt.ef.Env)
+				want[annEnvironment] = string(tt.rc.env)
+				want[annParentEnv] = string(tt.rc.env)
 				want[annTeams] = string(a.Team)
 				want[annGeneratePaths] = "/" + dir + ";"
 				if diff := cmp.Diff(want, ann); diff != "" {
 					t.Errorf("annotations of %s (-want +got):\n%s", a.App, diff)
 				}
-				if got := meta["name"]; got != string(tt.ef.Env)+"-"+string(a.App) {
+				if got := meta["name"]; got != string(tt.rc.env)+"-"+string(a.App) {
 					t.Errorf("name = %v", got)
 				}
 				spec := d["spec"].(map[string]any)
@@ -217,55 +232,43 @@ func mapValues(m map[string]string) []string {
 	return out
 }
 
-func TestFilesRejectsInvalidNames(t *testing.T) {
-	tests := []struct {
-		name string
-		ef   deploy.EnvFiles
-	}{
-		{"env", deploy.EnvFiles{Env: "../x"}},
-		{"manifest app", deploy.EnvFiles{Env: "dev", Manifests: []deploy.AppManifest{{App: "a/b"}}}},
-		{"argo app", deploy.EnvFiles{Env: "dev", Apps: []deploy.ArgoApp{{App: "-a"}}}},
-		{"duplicate app", deploy.EnvFiles{Env: "dev", Apps: []deploy.ArgoApp{{App: "a"}, {App: "a"}}}},
+func TestArgoFileLeavesOutInvalidApps(t *testing.T) {
+	apps := []deploy.AppTeam{{App: "cart"}, {App: "Bad_Name"}, {App: "-a"}, {App: "cart"}}
+	docs := decodeDocs(t, ArgoFile("dev", deploy.EnvConfig{}, apps, testRepoURL, testBranch))
+	var names []string
+	for _, d := range docs[1:] {
+		names = append(names, d["metadata"].(map[string]any)["name"].(string))
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			files, err := Files(tt.ef, testRepoURL, testBranch)
-			if !errors.Is(err, deploy.ErrInvalid) || files != nil {
-				t.Errorf("Files = %v, %v; want no files and an error wrapping deploy.ErrInvalid", files, err)
-			}
-		})
+	if diff := cmp.Diff([]string{"dev-cart"}, names); diff != "" {
+		t.Errorf("applications (-want +got):\n%s", diff)
 	}
 }
 
-// manyApps is an environment with n deployed apps, as in a large installation.
-func manyApps(n int) deploy.EnvFiles {
-	ef := deploy.EnvFiles{Env: "production-de", Config: deploy.EnvConfig{Upstream: &deploy.Upstream{Environment: "staging"}, ArgoCD: fullArgo}}
-	for i := range n {
-		ef.Apps = append(ef.Apps, deploy.ArgoApp{App: deploy.App(fmt.Sprintf("service-%04d", i)), Team: deploy.Team(fmt.Sprintf("team-%02d", i%40))})
+// manyApps are n deployed apps, as in a large installation.
+func manyApps(n int) []deploy.AppTeam {
+	apps := make([]deploy.AppTeam, n)
+	for i := range apps {
+		apps[i] = deploy.AppTeam{App: deploy.App(fmt.Sprintf("service-%04d", i)), Team: deploy.Team(fmt.Sprintf("team-%02d", i%40))}
 	}
-	return ef
+	return apps
 }
 
-func BenchmarkFiles2000Apps(b *testing.B) {
-	ef := manyApps(2000)
+var manyConfig = deploy.EnvConfig{Upstream: &deploy.Upstream{Environment: "staging"}, ArgoCD: fullArgo}
+
+func BenchmarkArgoFile2000Apps(b *testing.B) {
+	apps := manyApps(2000)
 	b.ReportAllocs()
 	var size int
 	for b.Loop() {
-		files, err := Files(ef, testRepoURL, testBranch)
-		if err != nil {
-			b.Fatal(err)
-		}
-		size = len(files[len(files)-1].Content)
+		size = len(ArgoFile("production-de", manyConfig, apps, testRepoURL, testBranch))
 	}
 	b.ReportMetric(float64(size)/1e6, "MB/file")
 }
 
 func TestRenderManyAppsIsSorted(t *testing.T) {
-	ef := manyApps(50)
-	for i, j := 0, len(ef.Apps)-1; i < j; i, j = i+1, j-1 {
-		ef.Apps[i], ef.Apps[j] = ef.Apps[j], ef.Apps[i]
-	}
-	out := string(renderArgo(ef, testRepoURL, testBranch))
+	apps := manyApps(50)
+	slices.Reverse(apps)
+	out := string(ArgoFile("production-de", manyConfig, apps, testRepoURL, testBranch))
 	if !strings.Contains(out, "name: production-de-service-0000\n") ||
 		strings.Index(out, "production-de-service-0001\n") > strings.Index(out, "production-de-service-0002\n") {
 		t.Errorf("applications are not sorted by name")

@@ -2,219 +2,146 @@ package gitrepo
 
 import (
 	"bytes"
-	"fmt"
-	"io"
-	"slices"
+	"errors"
 	"strconv"
 	"strings"
-
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
-// emptyTree is the hash of the tree without entries.
-var emptyTree = plumbing.ComputeHash(plumbing.TreeObject, nil)
+// Tree entry modes the writer reads and writes.
+const (
+	modeDir     = 0o40000
+	modeRegular = 0o100644
+)
 
-// op is one file operation on a tree, with the path split into its components.
-type op struct {
-	parts   []string
-	content []byte
-	blob    plumbing.Hash // hash of content, unless remove
-	remove  bool
+// entry is one entry of a tree; name points into the tree's data.
+type entry struct {
+	mode uint32
+	name []byte
+	hash hash
 }
 
-// editor builds new trees from old ones, reading only the trees on the edited paths. New
-// trees go to both stores (the clone, to edit them again, and out, to push them); new
-// blobs only to out, because the writer never reads a blob back.
-type editor struct {
-	st  *memory.Storage
-	out *memory.Storage
-	new []plumbing.Hash // objects added to out, in order
+// nextEntry reads the entry at off in a tree's data and returns the offset after it.
+func nextEntry(data []byte, off int) (entry, int, error) {
+	var e entry
+	i := off
+	for ; i < len(data) && data[i] != ' '; i++ {
+		if c := data[i]; c < '0' || c > '7' || i-off > 6 {
+			return e, 0, errors.New("bad tree entry mode")
+		}
+		e.mode = e.mode<<3 | uint32(data[i]-'0')
+	}
+	if i == off || i == len(data) {
+		return e, 0, errors.New("bad tree entry mode")
+	}
+	nameAt := i + 1
+	nul := bytes.IndexByte(data[nameAt:], 0)
+	if nul < 0 || nameAt+nul+21 > len(data) {
+		return e, 0, errors.New("truncated tree entry")
+	}
+	e.name = data[nameAt : nameAt+nul]
+	copy(e.hash[:], data[nameAt+nul+1:])
+	return e, nameAt + nul + 21, nil
 }
 
-// ops turns files into operations, storing their contents as blobs.
-func (ed *editor) ops(files []File) ([]op, error) {
-	out := make([]op, 0, len(files))
-	for _, f := range files {
-		parts := strings.Split(f.Path, "/")
-		for _, p := range parts {
-			if p == "" || p == "." || p == ".." || strings.EqualFold(p, ".git") || strings.ContainsAny(p, "\x00\\") {
-				return nil, fmt.Errorf("unsafe path %q", f.Path)
-			}
-		}
-		o := op{parts: parts, remove: f.Remove}
-		if !f.Remove {
-			o.content, o.blob = f.Content, plumbing.ComputeHash(plumbing.BlobObject, f.Content)
-		}
-		out = append(out, o)
-	}
-	return out, nil
+// appendEntry writes an entry in git's tree format.
+func appendEntry(b []byte, mode uint32, name []byte, h hash) []byte {
+	b = strconv.AppendUint(b, uint64(mode), 8)
+	b = append(b, ' ')
+	b = append(b, name...)
+	b = append(b, 0)
+	return append(b, h[:]...)
 }
 
-// apply applies ops to the tree root (zero for none) and returns the new root tree.
-func (ed *editor) apply(root plumbing.Hash, ops []op) (plumbing.Hash, error) {
-	h, err := ed.edit(root, ops, 0)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if h.IsZero() {
-		return ed.put(plumbing.TreeObject, nil, true), nil
-	}
-	return h, nil
-}
-
-// edit applies ops, whose paths all continue below depth, to tree h. It returns the zero
-// hash when the result has no entries (git stores no empty directories).
-func (ed *editor) edit(h plumbing.Hash, ops []op, depth int) (plumbing.Hash, error) {
-	entries, err := ed.readTree(h)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	changed := false
-	done := make(map[string]bool)
-	for i, first := range ops {
-		name := first.parts[depth]
-		if done[name] {
-			continue
-		}
-		done[name] = true
-		idx := slices.IndexFunc(entries, func(e object.TreeEntry) bool { return e.Name == name })
-		cur := object.TreeEntry{Name: name} // Mode 0: no entry
-		if idx >= 0 {
-			cur = entries[idx]
-		}
-		next := cur
-		var below []op // operations inside the entry, after the last one on the entry itself
-		var content []byte
-		for _, o := range ops[i:] {
-			if o.parts[depth] != name {
-				continue
-			}
-			switch {
-			case len(o.parts) > depth+1:
-				below = append(below, o)
-			case o.remove:
-				next.Mode, next.Hash, below = 0, plumbing.ZeroHash, nil
-			default:
-				next.Mode, next.Hash, below, content = filemode.Regular, o.blob, nil, o.content
-			}
-		}
-		if len(below) > 0 {
-			base := plumbing.ZeroHash
-			if next.Mode == filemode.Dir {
-				base = next.Hash
-			}
-			sub, err := ed.edit(base, below, depth+1)
-			if err != nil {
-				return plumbing.ZeroHash, err
-			}
-			next.Mode, next.Hash = filemode.Dir, sub
-			if sub.IsZero() {
-				next.Mode = 0
-			}
-		}
-		if next.Mode == cur.Mode && next.Hash == cur.Hash {
-			continue
-		}
-		if next.Mode == filemode.Regular {
-			ed.put(plumbing.BlobObject, content, false) // a changed file: the remote lacks its blob
-		}
-		changed = true
-		switch {
-		case next.Mode == 0:
-			entries = slices.Delete(entries, idx, idx+1)
-		case idx >= 0:
-			entries[idx] = next
-		default:
-			entries = append(entries, next)
-		}
-	}
-	if !changed {
-		return h, nil
-	}
-	if len(entries) == 0 {
-		return plumbing.ZeroHash, nil
-	}
-	slices.SortFunc(entries, compareEntries)
-	return ed.put(plumbing.TreeObject, encodeTree(entries), true), nil
-}
-
-// readTree returns a copy of the entries of tree h (none for the zero hash).
-func (ed *editor) readTree(h plumbing.Hash) ([]object.TreeEntry, error) {
-	if h.IsZero() || h == emptyTree {
-		return nil, nil
-	}
-	obj, err := ed.st.EncodedObject(plumbing.TreeObject, h)
-	if err != nil {
-		return nil, fmt.Errorf("read tree %s: %w", h, err)
-	}
-	var t object.Tree
-	if err := t.Decode(obj); err != nil {
-		return nil, fmt.Errorf("decode tree %s: %w", h, err)
-	}
-	return t.Entries, nil
-}
-
-// put stores an object in out (and, if keep, in the clone) and returns its hash.
-func (ed *editor) put(t plumbing.ObjectType, content []byte, keep bool) plumbing.Hash {
-	obj := &plumbing.MemoryObject{}
-	obj.SetType(t)
-	_, _ = obj.Write(content) // writing to memory cannot fail
-	h := obj.Hash()
-	if _, ok := ed.out.Objects[h]; !ok {
-		_, _ = ed.out.SetEncodedObject(obj)
-		ed.new = append(ed.new, h)
-	}
-	if keep {
-		_, _ = ed.st.SetEncodedObject(obj)
-	}
-	return h
-}
-
-// encodeTree writes entries in git's tree format; they must be sorted.
-func encodeTree(entries []object.TreeEntry) []byte {
-	var b bytes.Buffer
-	b.Grow(len(entries) * 48)
-	var mode [8]byte
-	for _, e := range entries {
-		b.Write(strconv.AppendUint(mode[:0], uint64(e.Mode), 8))
-		b.WriteByte(' ')
-		b.WriteString(e.Name)
-		b.WriteByte(0)
-		b.Write(e.Hash[:])
-	}
-	return b.Bytes()
-}
-
-// compareEntries orders tree entries like git: by name, a directory as if its name ended in "/".
-func compareEntries(a, b object.TreeEntry) int {
-	an, bn := a.Name, b.Name
+// compareEntries orders entries as git does: by name, a directory as if its name ended in "/".
+func compareEntries(an []byte, amode uint32, bn []byte, bmode uint32) int {
 	n := min(len(an), len(bn))
-	if c := strings.Compare(an[:n], bn[:n]); c != 0 {
+	if c := bytes.Compare(an[:n], bn[:n]); c != 0 {
 		return c
 	}
-	return int(entryEnd(a, n)) - int(entryEnd(b, n))
+	return int(sortByte(an, amode, n)) - int(sortByte(bn, bmode, n))
 }
 
-// entryEnd is the byte of e's sort name at position n (its name, plus "/" for a directory).
-func entryEnd(e object.TreeEntry, n int) byte {
-	if n < len(e.Name) {
-		return e.Name[n]
+func sortByte(name []byte, mode uint32, n int) byte {
+	if n < len(name) {
+		return name[n]
 	}
-	if e.Mode == filemode.Dir {
+	if mode == modeDir {
 		return '/'
 	}
 	return 0
 }
 
-// readAll returns the content of an object.
-func readAll(obj plumbing.EncodedObject) ([]byte, error) {
-	r, err := obj.Reader()
+// find returns the entry named name in a tree's data and where it is; ok is false when
+// there is none.
+func find(data []byte, name string) (e entry, start, end int, ok bool, err error) {
+	// Only the names are compared; the entry found is then read properly. A mode is 5 or
+	// 6 octal digits in every tree git writes ("40000", "100644"), so its end is not
+	// searched for unless it is elsewhere.
+	for off := 0; off < len(data); {
+		nameAt := off + 6
+		switch {
+		case nameAt < len(data) && data[nameAt-1] == ' ':
+		case nameAt+1 < len(data) && data[nameAt] == ' ':
+			nameAt++
+		default:
+			sp := bytes.IndexByte(data[off:], ' ')
+			if sp < 0 {
+				return e, 0, 0, false, errors.New("bad tree entry mode")
+			}
+			nameAt = off + sp + 1
+		}
+		nul := bytes.IndexByte(data[nameAt:], 0)
+		if nul < 0 {
+			return e, 0, 0, false, errors.New("truncated tree entry")
+		}
+		if nul == len(name) && string(data[nameAt:nameAt+nul]) == name {
+			e, next, err := nextEntry(data, off)
+			return e, off, next, err == nil, err
+		}
+		off = nameAt + nul + 21
+	}
+	return entry{}, 0, 0, false, nil
+}
+
+// lookup follows a slash-separated path from a root tree; ok is false when it is not there.
+func (s *objects) lookup(root hash, path string) (entry, bool, error) {
+	e := entry{mode: modeDir, hash: root}
+	for _, part := range strings.Split(path, "/") {
+		if e.mode != modeDir {
+			return entry{}, false, nil
+		}
+		data, err := s.tree(e.hash)
+		if err != nil {
+			return entry{}, false, err
+		}
+		var ok bool
+		if e, _, _, ok, err = find(data, part); err != nil || !ok {
+			return entry{}, false, err
+		}
+	}
+	return e, true, nil
+}
+
+// subdirs returns the names of the directories in the tree at path (none if it is missing).
+func (s *objects) subdirs(root hash, path string) ([]string, error) {
+	e, ok, err := s.lookup(root, path)
+	if err != nil || !ok || e.mode != modeDir {
+		return nil, err
+	}
+	data, err := s.tree(e.hash)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	return io.ReadAll(r)
+	var out []string
+	for off := 0; off < len(data); {
+		e, next, err := nextEntry(data, off)
+		if err != nil {
+			return nil, err
+		}
+		if e.mode == modeDir {
+			out = append(out, string(e.name))
+		}
+		off = next
+	}
+	return out, nil
 }

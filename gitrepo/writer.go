@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
 
 	"kuberpult/deploy"
 )
@@ -29,80 +28,117 @@ type Options struct {
 	SSHKeyFile     string
 	CommitterName  string // default "kuberpult"
 	CommitterEmail string // default "kuberpult@localhost"
-	Logger         *slog.Logger
 	// ArgoRepoURL is the repoURL rendered into Argo CD Applications; default URL.
 	ArgoRepoURL string
-	// PollInterval is how often Run looks for pending changes without being notified;
-	// default 2s.
+	Logger      *slog.Logger
+	// PollInterval is how often Run looks for pending changes without being notified,
+	// and how often it asks for the lease while another process holds it; default 2s.
 	PollInterval time.Duration
-	// Now is the clock for commit times and stats; default time.Now.
+	// Now is the clock for commit times, lease times and stats; default time.Now.
 	Now func() time.Time
+	// Holder names this writer in the lease, e.g. "serve on host-1 (pid 4242)"; default
+	// the host name and the process id.
+	Holder string
+	// Priority of this writer's claim on the lease: a writer takes the lease over from
+	// one with a lower priority (serve 1, console 0).
+	Priority int
+	// LeaseTTL is how long the lease lasts without renewal; it is renewed every third of
+	// it. Default 30s.
+	LeaseTTL time.Duration
+	// StopTimeout bounds how long a stop waits for the push in flight; default 20s.
+	StopTimeout time.Duration
+	// PushTimeout bounds one push or fetch; default 2m.
+	PushTimeout time.Duration
+	// OnPush is called once per outbox entry after it was marked pushed, in id order, on
+	// the writer's goroutine (so it must not call Flush).
+	OnPush func(deploy.PushEvent)
 }
 
+// LeaseName is the name of the writer lease in the outbox's store.
+const LeaseName = "envrepo"
+
 const (
-	defaultBranch = "main"
-	defaultPoll   = 2 * time.Second
-	maxAttempts   = 5   // pushes per Write before giving up
-	recloneAfter  = 300 // commits built on one clone before it is fetched again
-	maxBackoff    = 30 * time.Second
-	batchSize     = 50 // outbox entries per Write in Run and Flush
+	defaultBranch      = "main"
+	defaultPoll        = 2 * time.Second
+	defaultTTL         = 30 * time.Second
+	defaultStopTimeout = 20 * time.Second
+	defaultPushTimeout = 2 * time.Minute
+	batchSize          = 100  // outbox entries per push
+	maxHistory         = 1000 // commits the writer walks back looking for its builds
+	maxRaces           = 5    // lost races in a row before the writer pauses
+	maxBackoff         = 30 * time.Second
 )
 
 // Stats are counters for metrics.
 type Stats struct {
 	CommitsPushed    int64
-	PushFailures     int64
+	Pushes           int64
+	PushFailures     int64 // pushes that did not land: lost races, refusals, errors
+	PushRefusals     int64 // pushes the remote refused for another reason than a race
+	FailedEntries    int64 // outbox entries set aside as failed
 	LastPushDuration time.Duration
 	LastPushTime     time.Time
+	FetchedBytes     int64 // pack bytes fetched
 }
 
-// Writer is the single writer of the environment repository. Write, Flush and Run may be
-// called from any goroutine; one of them at a time owns the git state.
+// Status is what the writer knows about its remote and its lease.
+type Status struct {
+	// Reachable is true once the remote answered, and false after a failure to reach it.
+	Reachable bool
+	// LastError is the last error (empty if none yet), and when it happened.
+	LastError   string
+	LastErrorAt time.Time
+	Tip         string // the branch's commit as last seen ("" before the first fetch or for an empty branch)
+	Holding     bool   // this writer holds the lease
+	Holder      string // who holds the lease, as far as this writer knows
+	Stats       Stats
+}
+
+// Writer is the single writer of the environment repository. Run, Flush, Notify and
+// Status may be called from any goroutine; one Run or Flush at a time owns the git state.
 type Writer struct {
 	opts   Options
 	log    *slog.Logger
 	remote *remote
 	notify chan struct{}
 
-	flushMu sync.Mutex // one Flush (Pending → Write → MarkPushed) at a time
+	driveMu sync.Mutex // held by the one Run or Flush that works on the git state
 
-	mu    sync.Mutex      // guards the git state below
-	st    *memory.Storage // shallow clone; nil when it must be fetched again
-	base  plumbing.Hash   // remote tip the clone is at (zero: empty branch)
-	built int             // commits built on this clone
+	// The git state, owned by whoever holds driveMu.
+	st        *objects
+	tip       hash          // the branch's commit st is at; zero for an empty branch
+	synced    bool          // false: fetch the tip before building
+	built     []hash        // commits of a push whose outcome is unknown; their trees are in st
+	pinned    hash          // the tip of a batch built while the one before it is pushed
+	races     int           // lost races in a row
+	sentBytes int64         // pack bytes pushed, for the benchmarks
+	looked    map[hash]bool // builds not in the history at this tip
+	ten       *tenure
 
-	statsMu sync.Mutex
-	stats   Stats
+	statusMu sync.Mutex
+	status   Status
+	progress chan struct{} // closed (and replaced) when entries were marked pushed or failed
 }
 
-// Open prepares a writer and fetches the branch.
-func Open(ctx context.Context, opts Options) (*Writer, error) {
+// Open checks the options and prepares a writer. For a local path where there is no
+// repository yet it creates an empty bare one. It does not contact the remote: Run does,
+// and keeps trying while the remote is unreachable.
+func Open(_ context.Context, opts Options) (*Writer, error) {
 	if opts.URL == "" {
 		return nil, errors.New("open env repo: no git url")
 	}
 	if opts.Branch == "" {
 		opts.Branch = defaultBranch
 	}
-	if opts.CommitterName == "" {
-		opts.CommitterName = deploy.System.Name
+	ref := plumbing.NewBranchReferenceName(opts.Branch)
+	if err := ref.Validate(); err != nil {
+		return nil, fmt.Errorf("open env repo: branch %q: %w", opts.Branch, err)
 	}
-	if opts.CommitterEmail == "" {
-		opts.CommitterEmail = deploy.System.Email
-	}
-	if opts.ArgoRepoURL == "" {
-		opts.ArgoRepoURL = opts.URL
-	}
-	if opts.PollInterval <= 0 {
-		opts.PollInterval = defaultPoll
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	setDefaults(&opts)
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w := &Writer{opts: opts, log: log, notify: make(chan struct{}, 1)}
 	if isLocalPath(opts.URL) {
 		created, err := createBare(opts.URL, opts.Branch)
 		if err != nil {
@@ -112,15 +148,47 @@ func Open(ctx context.Context, opts Options) (*Writer, error) {
 			log.Info("created env repo", "path", opts.URL, "ref", opts.Branch)
 		}
 	}
-	r, err := newRemote(opts)
+	c, err := newConn(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open env repo: %w", err)
 	}
-	w.remote = r
-	if err := w.refetch(ctx); err != nil {
-		return nil, fmt.Errorf("open env repo %s: %w", RedactURL(opts.URL), err)
+	return &Writer{
+		opts: opts, log: log, notify: make(chan struct{}, 1),
+		remote:   &remote{conn: c, ref: ref},
+		st:       newObjects(),
+		progress: make(chan struct{}),
+	}, nil
+}
+
+func setDefaults(o *Options) {
+	if o.CommitterName == "" {
+		o.CommitterName = deploy.System.Name
 	}
-	return w, nil
+	if o.CommitterEmail == "" {
+		o.CommitterEmail = deploy.System.Email
+	}
+	if o.ArgoRepoURL == "" {
+		o.ArgoRepoURL = o.URL
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = defaultPoll
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Holder == "" {
+		host, _ := os.Hostname()
+		o.Holder = fmt.Sprintf("kuberpult on %s (pid %d)", host, os.Getpid())
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = defaultTTL
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = defaultStopTimeout
+	}
+	if o.PushTimeout <= 0 {
+		o.PushTimeout = defaultPushTimeout
+	}
 }
 
 // Notify wakes Run up to look for pending changes. It never blocks.
@@ -131,195 +199,52 @@ func (w *Writer) Notify() {
 	}
 }
 
-// Stats returns the counters since Open.
-func (w *Writer) Stats() Stats {
-	w.statsMu.Lock()
-	defer w.statsMu.Unlock()
-	return w.stats
+// Status returns what the writer knows now.
+func (w *Writer) Status() Status {
+	w.statusMu.Lock()
+	defer w.statusMu.Unlock()
+	return w.status
 }
 
-// Write applies the entries in order, one commit each on top of the previous one (none
-// for an entry that changes nothing), and pushes them all at once. When the remote moved
-// it fetches the new tip and applies the same entries again, a few times, before it gives
-// up with an error; the caller then tries again later, which is safe: entries hold whole
-// files, and ones the repo holds already make no commit. The result has the commit of
-// every entry ("" for one whose content the repo held already). An entry with an invalid
-// name is an error wrapping deploy.ErrInvalid, and nothing is written.
-func (w *Writer) Write(ctx context.Context, entries []deploy.OutboxEntry) ([]deploy.Pushed, error) {
-	files := make([][]File, len(entries))
-	for i, e := range entries {
-		fs, err := ChangeFiles(e.Change, w.opts.ArgoRepoURL, w.opts.Branch)
-		if err != nil {
-			return nil, fmt.Errorf("outbox entry %d: %w", e.ID, err)
-		}
-		files[i] = fs
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var lastErr error
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		if w.st == nil || w.built >= recloneAfter {
-			if err := w.refetch(ctx); err != nil {
-				return nil, err
-			}
-		}
-		pushed, tip, ed, err := w.build(entries, files)
-		if err != nil {
-			return nil, err
-		}
-		if tip == w.base {
-			return pushed, nil
-		}
-		start := time.Now()
-		err = w.remote.push(ctx, w.base, tip, ed.out, ed.new)
-		w.record(start, countCommits(pushed), err)
-		if err == nil {
-			w.log.Debug("pushed", "ref", w.opts.Branch, "commit", tip.String(), "commits", countCommits(pushed))
-			w.base = tip
-			w.built += countCommits(pushed)
-			return pushed, nil
-		}
-		lastErr = &pushError{commit: tip.String(), err: err}
-		w.st = nil // fetch the new tip and apply the entries again
-		if !errors.Is(err, errRemoteMoved) || ctx.Err() != nil {
-			break
-		}
-		w.log.Info("remote moved, applying again", "ref", w.opts.Branch, "err", err)
-	}
-	return nil, fmt.Errorf("push %s: %w", w.opts.Branch, lastErr)
+func (w *Writer) update(f func(*Status)) {
+	w.statusMu.Lock()
+	defer w.statusMu.Unlock()
+	f(&w.status)
 }
 
-// build makes one commit per entry that changes the tree, on top of the clone's tip. The
-// new commits and their objects are kept in the editor's out store until they are pushed.
-//
-// Entries that were pushed before without being marked (a crash in between) come back in
-// the same order. Applied one by one they would first undo and then redo the later ones,
-// so the longest prefix of entries that ends in the tip's own tree and whose last entry
-// made the tip commit is skipped: the repo holds it already.
-func (w *Writer) build(entries []deploy.OutboxEntry, files [][]File) ([]deploy.Pushed, plumbing.Hash, *editor, error) {
-	ed := &editor{st: w.st, out: memory.NewStorage()}
-	tip := w.base
-	var head *object.Commit
-	trees := make([]plumbing.Hash, len(entries)+1)
-	trees[0] = emptyTree
-	if !tip.IsZero() {
-		c, err := object.GetCommit(w.st, tip)
-		if err != nil {
-			return nil, tip, nil, fmt.Errorf("read commit %s: %w", tip, err)
+// failed records an error in the status; unreachable errors also mark the remote so.
+func (w *Writer) failed(err error) {
+	var ue *unreachableError
+	unreachable := errors.As(err, &ue)
+	w.update(func(s *Status) {
+		s.LastError, s.LastErrorAt = err.Error(), w.opts.Now()
+		if unreachable {
+			s.Reachable = false
 		}
-		head, trees[0] = c, c.TreeHash
-	}
-	for i, e := range entries {
-		ops, err := ed.ops(files[i])
-		if err == nil {
-			trees[i+1], err = ed.apply(trees[i], ops)
-		}
-		if err != nil {
-			return nil, tip, nil, fmt.Errorf("outbox entry %d: %w", e.ID, err)
-		}
-	}
-	pushed := make([]deploy.Pushed, len(entries))
-	skip := 0
-	for i := len(entries); i > 0 && head != nil; i-- {
-		if trees[i] == trees[0] && w.madeBy(head, entries[i-1].Change) {
-			skip = i
-			pushed[i-1].Commit = tip.String()
-			break
-		}
-	}
-	for i, e := range entries {
-		pushed[i].ID = e.ID
-		if i < skip || trees[i+1] == trees[i] {
-			continue
-		}
-		obj := w.st.NewEncodedObject()
-		if err := w.commit(e.Change, trees[i+1], tip).Encode(obj); err != nil {
-			return nil, tip, nil, fmt.Errorf("encode commit: %w", err)
-		}
-		content, err := readAll(obj)
-		if err != nil {
-			return nil, tip, nil, fmt.Errorf("encode commit: %w", err)
-		}
-		tip = ed.put(plumbing.CommitObject, content, true)
-		pushed[i].Commit = tip.String()
-	}
-	return pushed, tip, ed, nil
+	})
 }
 
-// madeBy reports whether c is the commit that rc makes: same message, author and time.
-func (w *Writer) madeBy(c *object.Commit, rc deploy.RepoChange) bool {
-	a := w.author(rc)
-	return !rc.Time.IsZero() && c.Message == rc.Message && c.Author.Name == a.Name &&
-		c.Author.Email == a.Email && c.Author.When.Unix() == rc.Time.Unix()
-}
-
-func (w *Writer) author(rc deploy.RepoChange) object.Signature {
-	a := object.Signature{Name: rc.Author.Name, Email: rc.Author.Email, When: rc.Time}
-	if a.Name == "" {
-		a.Name = w.opts.CommitterName
-	}
-	if a.Email == "" {
-		a.Email = w.opts.CommitterEmail
-	}
-	return a
-}
-
-func (w *Writer) commit(rc deploy.RepoChange, tree, parent plumbing.Hash) *object.Commit {
-	now := w.opts.Now()
-	author := w.author(rc)
-	if author.When.IsZero() {
-		author.When = now
-	}
-	c := &object.Commit{
-		Author:    author,
-		Committer: object.Signature{Name: w.opts.CommitterName, Email: w.opts.CommitterEmail, When: now},
-		Message:   rc.Message,
-		TreeHash:  tree,
-	}
-	if !parent.IsZero() {
-		c.ParentHashes = []plumbing.Hash{parent}
-	}
-	return c
-}
-
-// refetch replaces the clone with a fresh shallow clone of the remote branch.
-func (w *Writer) refetch(ctx context.Context) error {
-	w.st = nil
-	st, tip, err := w.remote.fetch(ctx)
-	if err != nil {
-		return err
-	}
-	w.st, w.base, w.built = st, tip, 0
-	return nil
-}
-
-func (w *Writer) record(start time.Time, commits int, err error) {
-	w.statsMu.Lock()
-	defer w.statsMu.Unlock()
-	if err != nil {
-		w.stats.PushFailures++
-		return
-	}
-	w.stats.CommitsPushed += int64(commits)
-	w.stats.LastPushDuration = time.Since(start)
-	w.stats.LastPushTime = w.opts.Now()
-}
-
-// pushError is a failed push of the commits up to commit.
-type pushError struct {
-	commit string
-	err    error
-}
-
-func (e *pushError) Error() string { return e.err.Error() }
-func (e *pushError) Unwrap() error { return e.err }
-
-func countCommits(ps []deploy.Pushed) int {
-	n := 0
-	for _, p := range ps {
-		if p.Commit != "" {
-			n++
+// reached records that the remote answered, at tip.
+func (w *Writer) reached(tip hash) {
+	w.update(func(s *Status) {
+		s.Reachable = true
+		s.Tip = ""
+		if !tip.IsZero() {
+			s.Tip = tip.String()
 		}
-	}
-	return n
+	})
+}
+
+// signal wakes every Flush waiting for entries to be done.
+func (w *Writer) signal() {
+	w.statusMu.Lock()
+	defer w.statusMu.Unlock()
+	close(w.progress)
+	w.progress = make(chan struct{})
+}
+
+func (w *Writer) progressed() <-chan struct{} {
+	w.statusMu.Lock()
+	defer w.statusMu.Unlock()
+	return w.progress
 }

@@ -81,6 +81,9 @@ func (p *Policy) Roles(s Subject) []string {
 	return sortedKeys(set)
 }
 
+// TeamPermissions reports whether app-scoped actions also need membership of the app's team.
+func (p *Policy) TeamPermissions() bool { return p != nil && p.teamPermissions }
+
 // Check decides whether s may do a on sc. It returns nil if so, and otherwise a
 // *deploy.Error of kind deploy.ErrDenied that says what is missing. A nil Policy allows
 // everything.

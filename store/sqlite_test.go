@@ -3,31 +3,111 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"kuberpult/deploy"
+	"kuberpult/store/storetest"
 )
+
+// TestSQLite runs the conformance suite against SQLite files in temporary directories.
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store { return openTemp(t) })
+}
+
+// TestSQLiteShared runs the tests of several handles on one file, as two processes have.
+func TestSQLiteShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T, n int) []storetest.Store {
+		path := filepath.Join(t.TempDir(), "state.db")
+		var out []storetest.Store
+		for range n {
+			out = append(out, openAt(t, path))
+		}
+		return out
+	})
+}
+
+func openTemp(t testing.TB) *DB {
+	t.Helper()
+	return openAt(t, filepath.Join(t.TempDir(), "state.db"))
+}
+
+func openAt(t testing.TB, path string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
+var (
+	t0    = storetest.T0
+	alice = deploy.Actor{Kind: deploy.ActorUser, ID: "U01ALICE", Name: "Alice", Email: "alice@example.com"}
+)
+
+func at(n int) time.Time { return t0.Add(time.Duration(n) * time.Minute) }
+
+// mustAct writes c as one action and returns its id.
+func mustAct(t testing.TB, db *DB, c deploy.Change) int64 {
+	t.Helper()
+	rec, _, err := db.Act(context.Background(), deploy.RequestKey{}, func(context.Context, deploy.View) (deploy.Decided, error) {
+		return deploy.Decided{Change: c}, nil
+	})
+	if err != nil {
+		t.Fatalf("Act: %v", err)
+	}
+	return rec.ActionID
+}
+
+func mustView(t testing.TB, db *DB, fn func(ctx context.Context, v deploy.View) error) {
+	t.Helper()
+	if err := db.View(context.Background(), fn); err != nil {
+		t.Fatalf("View: %v", err)
+	}
+}
 
 func TestOpenCreatesDirectoryAndEscapesPath(t *testing.T) {
 	for _, name := range []string{"a/b/state.db", "odd?name#1%20.db"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), name)
 			db := openAt(t, path)
-			mustApply(t, db, deploy.Change{Releases: []deploy.Release{release("checkout", 1, "", nil)}, Audit: audit("r", 1)})
-			if _, err := db.Release(context.Background(), "checkout", 1); err != nil {
-				t.Errorf("Release: %v", err)
-			}
+			mustAct(t, db, deploy.Change{Releases: []deploy.Release{{App: "checkout", Version: 1, CreatedAt: at(1)}},
+				Audit: deploy.AuditEntry{Time: at(1)}})
+			mustView(t, db, func(ctx context.Context, v deploy.View) error {
+				_, err := v.Release(ctx, "checkout", 1)
+				return err
+			})
 			if _, err := os.Stat(path); err != nil {
 				t.Errorf("no database file at the given path: %v", err)
 			}
 		})
+	}
+}
+
+func TestOpenUsesWAL(t *testing.T) {
+	db := openTemp(t)
+	for name, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1"} {
+		var got string
+		if err := db.write.QueryRow(`PRAGMA ` + name).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("PRAGMA %s = %s, want %s", name, got, want)
+		}
+	}
+	if _, err := db.read.Exec(`DELETE FROM apps`); err == nil {
+		t.Error("the read pool can write")
 	}
 }
 
@@ -36,46 +116,45 @@ func TestReopenKeepsEverything(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	db, err := Open(ctx, path)
 	if err != nil {
-		t.Fatalf("Open: %v", err)
+		t.Fatal(err)
 	}
-	rel := release("checkout", 1, "payments", map[deploy.Env]string{"staging": "a: 1\n"})
-	mustApply(t, db, deploy.Change{
-		Releases:    []deploy.Release{rel},
-		Deployments: []deploy.Deployment{deployment("staging", "checkout", 1, 1)},
-		Held:        []deploy.Held{{Env: "production", App: "checkout", Version: 1, How: deploy.HowAuto, LockIDs: []string{"x"}, Time: at(1)}},
-		CreateLocks: []deploy.Lock{lock(deploy.LockEnv, "freeze", "production", 1), lock(deploy.LockApp, "gone", "staging", 1)},
-		Repo:        repoChange("deploy", 1),
-		Audit:       audit("deploy", 1),
+	mustAct(t, db, deploy.Change{
+		Releases:    []deploy.Release{{App: "checkout", Version: 1, Team: "payments", CreatedAt: at(1), Manifests: map[deploy.Env]string{"staging": "a: 1\n"}}},
+		Deployments: []deploy.Deployment{{Env: "staging", App: "checkout", Version: 1, How: deploy.HowAuto, Time: at(1)}},
+		CreateLocks: []deploy.Lock{{Kind: deploy.LockEnv, ID: "freeze", Env: "production", CreatedAt: at(1)}},
+		EnvConfigs:  []deploy.EnvConfigChange{{Env: "staging", Config: deploy.EnvConfig{Group: "pre"}}},
+		Repo:        &deploy.RepoChange{Message: "deploy", Time: at(1), Manifests: []deploy.ManifestChange{{Env: "staging", App: "checkout", Version: 1}}},
+		Audit:       deploy.AuditEntry{Time: at(1), Actor: alice},
 	})
-	mustApply(t, db, deploy.Change{DeleteLocks: []deploy.LockKey{lock(deploy.LockApp, "gone", "staging", 1).Key()}, Audit: audit("unlock", 2)})
 	type snapshot struct {
-		State       deploy.State
-		Release     deploy.Release
-		History     []deploy.Deployment
-		LockHistory []deploy.LockRecord
-		Pending     []deploy.OutboxEntry
-		Audit       []deploy.AuditEntry
-		Versions    []int
+		State    deploy.State
+		Pending  []deploy.OutboxEntry
+		Render   deploy.RenderState
+		Audit    []deploy.AuditEntry
+		Versions []int
 	}
 	take := func(db *DB) snapshot {
-		r, err := db.Release(ctx, "checkout", 1)
-		if err != nil {
-			t.Fatalf("Release: %v", err)
+		var s snapshot
+		mustView(t, db, func(ctx context.Context, v deploy.View) (err error) {
+			if s.State, err = v.State(ctx, deploy.Everything); err != nil {
+				return err
+			}
+			s.Audit, err = v.AuditLog(ctx, deploy.AuditFilter{})
+			return err
+		})
+		if s.Pending, err = db.Pending(ctx, 0); err != nil {
+			t.Fatal(err)
 		}
-		return snapshot{
-			State: mustState(t, db), Release: r,
-			History:     mustHistory(t, db, "checkout", "", 0),
-			LockHistory: mustLockHistory(t, db, "", 0),
-			Pending:     mustPending(t, db, 0),
-			Audit:       mustAuditLog(t, db, AuditFilter{}),
-			Versions:    schemaVersions(t, db.read),
+		if s.Render, err = db.RenderState(ctx); err != nil {
+			t.Fatal(err)
 		}
+		s.Versions = schemaVersions(t, db.read)
+		return s
 	}
 	before := take(db)
 	if err := db.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
+		t.Fatal(err)
 	}
-
 	ms, err := loadMigrations(migrations)
 	if err != nil {
 		t.Fatal(err)
@@ -84,13 +163,12 @@ func TestReopenKeepsEverything(t *testing.T) {
 		t.Errorf("schema versions %v, want %d migrations", before.Versions, len(ms))
 	}
 	// Reopening would fail if a migration ran again (its CREATE TABLEs exist).
-	after := take(openAt(t, path))
-	if diff := cmp.Diff(before, after); diff != "" {
+	if diff := cmp.Diff(before, take(openAt(t, path))); diff != "" {
 		t.Errorf("after reopen (-want +got):\n%s", diff)
 	}
 }
 
-func schemaVersions(t *testing.T, db *sql.DB) []int {
+func schemaVersions(t testing.TB, db *sql.DB) []int {
 	t.Helper()
 	rows, err := db.Query(`SELECT version FROM schema_version ORDER BY version`)
 	if err != nil {
@@ -159,54 +237,82 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
-// TestConcurrentApply writes from many goroutines through two handles on one file (as two
-// processes would) while others read: nothing fails with "database is locked".
-func TestConcurrentApply(t *testing.T) {
+// TestBrokenEntries: an entry that cannot be read comes back with the reason instead of
+// failing Pending, and the entries around it are read as usual.
+func TestBrokenEntries(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "state.db")
-	dbs := []*DB{openAt(t, path), openAt(t, path)}
-	const writers, perWriter = 8, 10
+	db := openTemp(t)
+	repo := func(msg string) *deploy.RepoChange { return &deploy.RepoChange{Message: msg, Time: at(1)} }
+	var ids []int64
+	for _, msg := range []string{"good 1", "not json", "unknown field", "good 2"} {
+		ids = append(ids, mustAct(t, db, deploy.Change{Repo: repo(msg), Audit: deploy.AuditEntry{Time: at(1)}}))
+	}
+	for id, body := range map[int64]string{ids[1]: `{"message": "trunc`, ids[2]: `{"message":"x","envs":[]}`} {
+		if _, err := db.write.Exec(`UPDATE outbox SET repo_change = ? WHERE id = ?`, body, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.Pending(ctx, 0)
+	if err != nil {
+		t.Fatalf("Pending: %v", err)
+	}
+	if len(got) != 4 {
+		t.Fatalf("Pending = %+v, want 4 entries", got)
+	}
+	for i, e := range got {
+		broken := i == 1 || i == 2
+		if e.ID != ids[i] || (e.Broken != "") != broken {
+			t.Errorf("entry %d = %+v, want id %d, broken %v", i, e, ids[i], broken)
+		}
+	}
+	if got[0].Change.Message != "good 1" || got[3].Change.Message != "good 2" {
+		t.Errorf("good entries = %+v, %+v", got[0].Change, got[3].Change)
+	}
+	lease, _, err := db.AcquireLease(ctx, "envrepo", "w", 1, at(0), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.now = func() time.Time { return at(7) }
+	if err := db.MarkFailed(ctx, lease, ids[1], got[1].Broken); err != nil {
+		t.Fatal(err)
+	}
+	var sum deploy.OutboxSummary
+	mustView(t, db, func(ctx context.Context, v deploy.View) (err error) { sum, err = v.Outbox(ctx); return })
+	want := deploy.OutboxSummary{Pending: 3, Oldest: at(1), Failed: []deploy.FailedEntry{{ID: ids[1], Reason: got[1].Broken, Time: at(7)}}}
+	if diff := cmp.Diff(want, sum); diff != "" {
+		t.Errorf("Outbox (-want +got):\n%s", diff)
+	}
+}
 
-	var wg sync.WaitGroup
-	errs := make(chan error, writers*perWriter+writers)
-	for w := range writers {
-		db := dbs[w%len(dbs)]
-		wg.Go(func() {
-			for i := range perWriter {
-				app := deploy.App(fmt.Sprintf("app-%d", w))
-				v := deploy.Version(i + 1)
-				_, err := db.Apply(ctx, deploy.Change{
-					Releases:    []deploy.Release{release(app, v, "team", map[deploy.Env]string{"development": "a: 1\n"})},
-					Deployments: []deploy.Deployment{deployment("development", app, v, i)},
-					CreateLocks: []deploy.Lock{lock(deploy.LockEnv, fmt.Sprintf("l-%d-%d", w, i), "staging", i)},
-					Repo:        repoChange("deploy", i),
-					Audit:       audit("deploy", i),
-				})
-				if err != nil {
-					errs <- fmt.Errorf("writer %d, apply %d: %w", w, i, err)
-				}
-			}
-		})
-		wg.Go(func() {
-			for range perWriter {
-				if _, err := db.State(ctx); err != nil {
-					errs <- fmt.Errorf("reader %d: %w", w, err)
-				}
-			}
-		})
+// TestMarkPushedPrunes: pushed entries leave no rows behind, neither their builds.
+func TestMarkPushedPrunes(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	lease, _, err := db.AcquireLease(ctx, "envrepo", "w", 1, at(0), time.Minute)
+	if err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
+	var pushed []deploy.Pushed
+	for i := range 3 {
+		id := mustAct(t, db, deploy.Change{Repo: &deploy.RepoChange{Message: "m", Time: at(i)}, Audit: deploy.AuditEntry{Time: at(i)}})
+		if err := db.RecordBuilds(ctx, lease, []deploy.BuildRecord{{ID: id, Build: deploy.Build{Commit: "c", Epoch: lease.Epoch}}}); err != nil {
+			t.Fatal(err)
+		}
+		pushed = append(pushed, deploy.Pushed{ID: id, Commit: "c"})
 	}
-
-	st := mustState(t, dbs[0])
-	if len(st.Apps) != writers || len(st.Deployments["development"]) != writers || len(st.Locks) != writers*perWriter {
-		t.Errorf("state has %d apps, %d deployments, %d locks; want %d, %d, %d",
-			len(st.Apps), len(st.Deployments["development"]), len(st.Locks), writers, writers, writers*perWriter)
+	if err := db.MarkFailed(ctx, lease, pushed[2].ID, "bad"); err != nil {
+		t.Fatal(err)
 	}
-	if n, err := dbs[1].OutboxLen(ctx); err != nil || n != writers*perWriter {
-		t.Errorf("OutboxLen = %d, %v; want %d", n, err, writers*perWriter)
+	if err := db.MarkPushed(ctx, pushed); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"outbox", "outbox_builds"} {
+		var n int
+		if err := db.read.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%s has %d rows after every entry was pushed, want 0", table, n)
+		}
 	}
 }

@@ -23,6 +23,21 @@ import (
 	"kuberpult/store"
 )
 
+// Writer lease priorities: serve takes the env-repo writer over from a console.
+const (
+	priorityConsole = 0
+	priorityServe   = 1
+)
+
+// leaseName is the name of the env-repo writer lease in the store.
+const leaseName = "envrepo"
+
+// drainTimeout bounds how long serve pushes accepted changes after a stop signal.
+const drainTimeout = 10 * time.Second
+
+// requestKeyRetention is how long idempotency keys are remembered.
+const requestKeyRetention = 7 * 24 * time.Hour
+
 // app holds the parts every mode of the program uses.
 type app struct {
 	cfg     *config.Config
@@ -31,20 +46,16 @@ type app struct {
 	writer  *gitrepo.Writer
 	handler *commands.Handler
 	actor   deploy.Actor // the console's actor
+	// onPush are the subscribers to push events inside the process (the Slack cards and
+	// the Argo CD watcher subscribe here).
+	onPush []func(deploy.PushEvent)
 }
 
-func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+// openApp opens the store and prepares the git writer; mode names this process in the
+// writer lease ("serve", "console", "demo") and priority orders who writes.
+func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, mode string, priority int) (*app, error) {
 	db, err := store.Open(ctx, cfg.State.SQLite)
 	if err != nil {
-		return nil, err
-	}
-	w, err := gitrepo.Open(ctx, gitrepo.Options{
-		URL: cfg.Git.URL, Branch: cfg.Git.Branch, Token: cfg.Git.Token, SSHKeyFile: cfg.Git.SSHKey,
-		ArgoRepoURL: cfg.Git.ArgoCDRepoURL, CommitterName: cfg.Git.Author.Name, CommitterEmail: cfg.Git.Author.Email,
-		Logger: log,
-	})
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	pol, err := buildPolicy(cfg)
@@ -52,11 +63,36 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		db.Close()
 		return nil, err
 	}
-	h := commands.New(commands.Options{Store: db, Environments: cfg.Environments, Policy: pol, Notify: w.Notify, Logger: log})
-	return &app{cfg: cfg, log: log, db: db, writer: w, handler: h, actor: consoleActor(cfg)}, nil
+	a := &app{cfg: cfg, log: log, db: db, actor: consoleActor(cfg)}
+	a.onPush = append(a.onPush, func(ev deploy.PushEvent) {
+		log.Debug("pushed", "action", ev.ActionID, "commit", ev.Commit, "deployments", len(ev.Carried))
+	})
+	w, err := gitrepo.Open(ctx, gitrepo.Options{
+		URL: cfg.Git.URL, Branch: cfg.Git.Branch, Token: cfg.Git.Token, SSHKeyFile: cfg.Git.SSHKey,
+		ArgoRepoURL: cfg.Git.ArgoCDRepoURL, CommitterName: cfg.Git.Author.Name, CommitterEmail: cfg.Git.Author.Email,
+		Logger: log, Holder: holderName(mode), Priority: priority,
+		OnPush: func(ev deploy.PushEvent) {
+			for _, f := range a.onPush {
+				f(ev)
+			}
+		},
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.writer = w
+	a.handler = commands.New(commands.Options{Store: db, Environments: cfg.Environments, Policy: pol, Notify: w.Notify, Logger: log})
+	return a, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }
+
+// holderName names this process in the writer lease, so another process can say who writes.
+func holderName(mode string) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("kuberpult %s on %s (pid %d)", mode, host, os.Getpid())
+}
 
 // buildPolicy turns the rbac section and the API tokens' roles into a policy; without an
 // rbac section everything is allowed (nil).
@@ -76,9 +112,10 @@ func buildPolicy(cfg *config.Config) (*policy.Policy, error) {
 	return p, nil
 }
 
-// serve runs the HTTP API and the git writer until ctx is done.
+// serve runs the HTTP API and the git writer until ctx is done. It starts without the env
+// repo (SQLite is the source of truth): accepted changes wait in the outbox.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	a, err := openApp(ctx, cfg, log)
+	a, err := openApp(ctx, cfg, log, "serve", priorityServe)
 	if err != nil {
 		return err
 	}
@@ -86,25 +123,45 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := a.handler.SyncEnvironments(ctx, deploy.ViaScheduler); err != nil {
 		return err
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return a.writer.Run(ctx, a.db) })
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.writer.Run(gctx, a.db) })
+	g.Go(func() error { return a.pruneRequests(gctx) })
 	if cfg.API.Listen != "" {
 		srv := a.apiServer()
-		g.Go(func() error { return srv.Run(ctx, cfg.API.Listen) })
+		g.Go(func() error { return srv.Run(gctx, cfg.API.Listen) })
 	}
 	log.Info("kuberpult started", "api", cfg.API.Listen, "git", gitrepo.RedactURL(cfg.Git.URL), "environments", len(cfg.Environments))
 	err = g.Wait()
-	// Push what was accepted before stopping, with a bounded grace period.
-	flushCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if ferr := a.writer.Flush(flushCtx, a.db); ferr != nil {
-		log.Warn("pending env-repo changes stay queued for the next start", "err", ferr)
-	}
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
+	// Push what was accepted before the stop, within a bounded grace period; what is left
+	// waits in the outbox for the next start.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+	defer cancel()
+	if ferr := a.writer.Flush(fctx, a.db); ferr != nil {
+		log.Warn("pending env-repo changes stay queued for the next start", "err", ferr)
+	}
 	log.Info("kuberpult stopped")
 	return err
+}
+
+// pruneRequests forgets idempotency keys after requestKeyRetention, hourly.
+func (a *app) pruneRequests(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := a.db.PruneRequests(ctx, time.Now().Add(-requestKeyRetention)); err != nil && ctx.Err() == nil {
+			a.log.Warn("prune idempotency keys", "err", err)
+		} else if n > 0 {
+			a.log.Debug("pruned idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 func (a *app) apiServer() *api.Server {
@@ -116,35 +173,101 @@ func (a *app) apiServer() *api.Server {
 		Handler: a.handler,
 		Tokens:  tokens,
 		Logger:  a.log,
-		Ready: func(ctx context.Context) error {
-			_, err := a.db.OutboxLen(ctx)
-			return err
-		},
-		Metrics: []api.MetricFunc{
-			{Name: "kuberpult_outbox_pending", Help: "Env-repo changes accepted but not yet pushed.", Type: "gauge", Value: func() float64 {
-				n, err := a.db.OutboxLen(context.Background())
-				if err != nil {
-					return -1
-				}
-				return float64(n)
-			}},
-			{Name: "kuberpult_git_commits_pushed_total", Help: "Commits pushed to the env repo.", Type: "counter", Value: func() float64 {
-				return float64(a.writer.Stats().CommitsPushed)
-			}},
-			{Name: "kuberpult_git_push_failures_total", Help: "Failed pushes to the env repo (retried).", Type: "counter", Value: func() float64 {
-				return float64(a.writer.Stats().PushFailures)
-			}},
-			{Name: "kuberpult_git_last_push_seconds", Help: "Duration of the last push.", Type: "gauge", Value: func() float64 {
-				return a.writer.Stats().LastPushDuration.Seconds()
-			}},
-		},
+		Ready:   a.ready,
+		Metrics: a.metrics(),
 	})
 }
 
-// runConsole runs the command language on stdin as the configured console user, with the
-// git writer running alongside.
+// outbox summarises the outbox for /readyz and /metrics.
+func (a *app) outbox(ctx context.Context) (deploy.OutboxSummary, error) {
+	var sum deploy.OutboxSummary
+	err := a.db.View(ctx, func(ctx context.Context, v deploy.View) error {
+		var err error
+		sum, err = v.Outbox(ctx)
+		return err
+	})
+	return sum, err
+}
+
+// ready: the database answers. The env repo and the outbox are reported, not required:
+// while git is unreachable Kuberpult accepts changes and pushes them later.
+func (a *app) ready(ctx context.Context) ([]string, error) {
+	if err := a.db.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	ob, err := a.outbox(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	st := a.writer.Status()
+	var lines []string
+	switch {
+	case !st.Holding && st.Holder != "":
+		lines = append(lines, "env repo: written by "+st.Holder)
+	case !st.Reachable && st.LastError != "":
+		lines = append(lines, fmt.Sprintf("env repo: unreachable since %s: %s", st.LastErrorAt.UTC().Format(time.RFC3339), st.LastError))
+	case st.Reachable:
+		lines = append(lines, "env repo: ok, at "+shortCommit(st.Tip))
+	default:
+		lines = append(lines, "env repo: not contacted yet")
+	}
+	waiting := fmt.Sprintf("outbox: %d change(s) waiting", ob.Pending)
+	if ob.Pending > 0 {
+		waiting += ", the oldest accepted " + time.Since(ob.Oldest).Round(time.Second).String() + " ago"
+	}
+	lines = append(lines, waiting)
+	if len(ob.Failed) > 0 {
+		lines = append(lines, fmt.Sprintf("outbox: %d change(s) failed and were set aside (see `status`)", len(ob.Failed)))
+	}
+	return lines, nil
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	if c == "" {
+		return "an empty branch"
+	}
+	return c
+}
+
+func (a *app) metrics() []api.MetricFunc {
+	outbox := func(f func(deploy.OutboxSummary) float64) func() float64 {
+		return func() float64 {
+			ob, err := a.outbox(context.Background())
+			if err != nil {
+				return -1
+			}
+			return f(ob)
+		}
+	}
+	stat := func(f func(gitrepo.Status) float64) func() float64 {
+		return func() float64 { return f(a.writer.Status()) }
+	}
+	bool01 := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	return []api.MetricFunc{
+		{Name: "kuberpult_outbox_pending", Help: "Env-repo changes accepted but not yet pushed.", Value: outbox(func(o deploy.OutboxSummary) float64 { return float64(o.Pending) })},
+		{Name: "kuberpult_outbox_failed", Help: "Env-repo changes the git writer could not apply and set aside.", Value: outbox(func(o deploy.OutboxSummary) float64 { return float64(len(o.Failed)) })},
+		{Name: "kuberpult_git_up", Help: "1 while the env repo answered the last fetch or push.", Value: stat(func(s gitrepo.Status) float64 { return bool01(s.Reachable) })},
+		{Name: "kuberpult_git_writer_holding", Help: "1 while this process holds the env-repo writer lease.", Value: stat(func(s gitrepo.Status) float64 { return bool01(s.Holding) })},
+		{Name: "kuberpult_git_commits_pushed_total", Help: "Commits pushed to the env repo.", Type: "counter", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Stats.CommitsPushed) })},
+		{Name: "kuberpult_git_pushes_total", Help: "Pushes to the env repo.", Type: "counter", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Stats.Pushes) })},
+		{Name: "kuberpult_git_push_failures_total", Help: "Failed pushes to the env repo (retried).", Type: "counter", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Stats.PushFailures) })},
+		{Name: "kuberpult_git_push_refusals_total", Help: "Pushes the env repo refused for another reason than a lost race, e.g. a hook (retried with backoff).", Type: "counter", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Stats.PushRefusals) })},
+		{Name: "kuberpult_git_failed_entries_total", Help: "Outbox entries this process set aside as failed.", Type: "counter", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Stats.FailedEntries) })},
+		{Name: "kuberpult_git_last_push_seconds", Help: "Duration of the last push.", Value: stat(func(s gitrepo.Status) float64 { return s.Stats.LastPushDuration.Seconds() })},
+	}
+}
+
+// runConsole runs the command language on stdin as the configured console user.
 func runConsole(ctx context.Context, cfg *config.Config, as string, stdin *os.File, stdout io.Writer, log *slog.Logger) error {
-	a, err := openApp(ctx, cfg, log)
+	a, err := openApp(ctx, cfg, log, "console", priorityConsole)
 	if err != nil {
 		return err
 	}
@@ -160,32 +283,55 @@ func runConsole(ctx context.Context, cfg *config.Config, as string, stdin *os.Fi
 	return a.console(ctx, stdin, stdout, false)
 }
 
-// console runs the console with the git writer alongside; pushEach makes every command
-// wait until its change is in the env repo (the demo, so `status` shows commits at once).
-func (a *app) console(ctx context.Context, stdin *os.File, stdout io.Writer, pushEach bool) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+// startWriter runs the git writer in the background until the returned stop is called;
+// stop waits for it (a push in flight finishes first).
+func (a *app) startWriter(ctx context.Context) (stop func() error) {
+	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- a.writer.Run(ctx, a.db) }()
+	go func() { done <- a.writer.Run(wctx, a.db) }()
+	return func() error {
+		cancel()
+		return <-done
+	}
+}
+
+// console runs the console with the git writer alongside. Only one process writes the env
+// repo: while another (serve) holds the writer lease, this console leaves the pushing to it.
+// pushEach makes every command wait until its change is in the env repo (the demo, so
+// `status` shows commits at once).
+func (a *app) console(ctx context.Context, stdin *os.File, stdout io.Writer, pushEach bool) error {
+	if l, ok, err := a.db.Lease(ctx, leaseName); err == nil && ok && l.Expires.After(time.Now()) {
+		fmt.Fprintf(stdout, "The env repo is written by %s; this console leaves the pushing to it.\n", l.Holder)
+	}
+	stop := a.startWriter(ctx)
+	err := a.session(ctx, stdin, stdout, pushEach)
+	if werr := stop(); werr != nil && err == nil {
+		err = werr
+	}
+	return err
+}
+
+// session runs the console while the git writer runs, then waits (bounded) until what the
+// session changed is in the env repo, whoever writes it.
+func (a *app) session(ctx context.Context, stdin *os.File, stdout io.Writer, pushEach bool) error {
 	opts := console.Options{
 		Exec: a.handler, Actor: a.actor, In: stdin, Out: stdout,
 		Interactive: console.IsTerminal(stdin),
 	}
 	if pushEach {
 		opts.AfterCommand = func(ctx context.Context) {
-			if err := a.writer.Flush(ctx, a.db); err != nil {
+			fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			if err := a.writer.Flush(fctx, a.db); err != nil && ctx.Err() == nil {
 				fmt.Fprintf(stdout, "warning: env repo not updated yet: %v\n", err)
 			}
 		}
 	}
 	err := console.Run(ctx, opts)
-	cancel()
-	<-done
-	// Push what the session changed before exiting.
-	flushCtx, stop := context.WithTimeout(context.Background(), 20*time.Second)
-	defer stop()
-	if ferr := a.writer.Flush(flushCtx, a.db); ferr != nil {
-		fmt.Fprintf(stdout, "warning: env-repo changes stay queued for the next start: %v\n", ferr)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	if ferr := a.writer.Flush(fctx, a.db); ferr != nil {
+		fmt.Fprintf(stdout, "warning: env-repo changes stay queued for the next writer: %v\n", ferr)
 	}
 	return err
 }

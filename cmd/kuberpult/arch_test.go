@@ -20,9 +20,23 @@ var allowedDeps = map[string][]string{
 	"argocd":   {"deploy"},
 	"github":   {"deploy"},
 	"config":   {"deploy"},
-	"api":      {"deploy", "policy", "train", "commands"},
-	"console":  {"deploy", "policy", "train", "commands"},
-	"bot":      {"deploy", "policy", "train", "commands"},
+	"reply":    {"deploy", "policy", "train", "commands"},
+	"api":      {"deploy", "policy", "train", "commands", "reply"},
+	"console":  {"deploy", "policy", "train", "commands", "reply"},
+	"bot":      {"deploy", "policy", "train", "commands", "reply"},
+}
+
+// modulesOnlyIn names third-party modules and the packages (with their subpackages) that
+// may depend on them: one package per technology. YAML is parsed where configuration,
+// manifests (validated and compared by commands) and Argo CD files are handled.
+var modulesOnlyIn = map[string][]string{
+	"github.com/go-git/go-git":    {"gitrepo"},
+	"github.com/mattn/go-sqlite3": {"store"},
+	"github.com/jackc/pgx":        {"store"},
+	"github.com/slack-go/slack":   {"bot"},
+	"github.com/google/go-github": {"github"},
+	"github.com/robfig/cron":      {"train"},
+	"gopkg.in/yaml.v3":            {"config", "commands", "gitrepo"},
 }
 
 const module = "kuberpult"
@@ -63,6 +77,29 @@ func TestDependencyRules(t *testing.T) {
 	}
 	if checked < 5 {
 		t.Fatalf("checked only %d packages; is go list working?", checked)
+	}
+}
+
+// TestThirdPartyModulesStayInTheirPackage checks direct imports: commands parses YAML, and
+// the adapters that use commands depend on it through commands, which is fine.
+func TestThirdPartyModulesStayInTheirPackage(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, deps, _ := strings.Cut(line, ":")
+		top, _, _ := strings.Cut(strings.TrimPrefix(pkg, module+"/"), "/")
+		if top == "cmd" {
+			continue
+		}
+		for _, d := range strings.Fields(deps) {
+			for mod, owners := range modulesOnlyIn {
+				if strings.HasPrefix(d, mod) && !contains(owners, top) {
+					t.Errorf("%s depends on %s; only %v may", pkg, d, owners)
+				}
+			}
+		}
 	}
 }
 

@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"kuberpult/commands"
 	"kuberpult/config"
 	"kuberpult/deploy"
+	"kuberpult/reply"
 )
 
 // demoApps are the example apps of the demo: name, team.
@@ -34,15 +37,17 @@ func runDemo(ctx context.Context, dataDir string, stdin *os.File, stdout, stderr
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg, newLogger(stderr, slog.LevelWarn))
+	a, err := openApp(ctx, cfg, newLogger(stderr, slog.LevelWarn), "demo", priorityConsole)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	stop := a.startWriter(ctx)
+	defer stop()
 	if err := a.handler.SyncEnvironments(ctx, deploy.ViaConsole); err != nil {
 		return err
 	}
-	st, err := a.db.State(ctx)
+	st, err := a.handler.State(ctx)
 	if err != nil {
 		return err
 	}
@@ -51,8 +56,10 @@ func runDemo(ctx context.Context, dataDir string, stdin *os.File, stdout, stderr
 			return fmt.Errorf("seed demo: %w", err)
 		}
 	}
-	if err := a.writer.Flush(ctx, a.db); err != nil {
-		return err
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := a.writer.Flush(fctx, a.db); err != nil {
+		return fmt.Errorf("write the demo's env repo: %w", err)
 	}
 	srv := a.apiServer()
 	go func() {
@@ -68,7 +75,7 @@ Try: status · deploy checkout to staging · lock production "peak hours" · dep
 Inspect the env repo: git --git-dir %s log --stat
 
 `, cfg.State.SQLite, cfg.Git.URL, cfg.API.Listen, cfg.API.Listen, cfg.Git.URL)
-	return a.console(ctx, stdin, stdout, true)
+	return a.session(ctx, stdin, stdout, true)
 }
 
 // seedDemo registers example releases (as CI would) and promotes some of them, so the
@@ -87,8 +94,8 @@ func seedDemo(ctx context.Context, h *commands.Handler) error {
 			for _, env := range h.Environments().Names() {
 				req.Manifests[string(env)] = demoManifest(a.app, string(env), v)
 			}
-			if _, err := h.CreateRelease(ctx, ci, deploy.ViaAPI, req); err != nil {
-				return err
+			if res := h.CreateRelease(ctx, commands.Request{Actor: ci, Via: deploy.ViaAPI}, req); !res.OK() {
+				return errors.New(reply.Text(res))
 			}
 		}
 	}
@@ -97,9 +104,9 @@ func seedDemo(ctx context.Context, h *commands.Handler) error {
 		"deploy checkout 2 to staging", "deploy catalog 3 to staging", "deploy payments 2 to staging",
 		"deploy checkout 1 to production", "deploy catalog 2 to production", "deploy payments 1 to production",
 	} {
-		rep := h.Execute(ctx, commands.Request{Actor: ops, Via: deploy.ViaConsole, Text: line})
-		if !rep.OK() {
-			return fmt.Errorf("%s: %s", line, rep.Text)
+		res := h.Execute(ctx, commands.Request{Actor: ops, Via: deploy.ViaConsole, Text: line})
+		if !res.OK() {
+			return fmt.Errorf("%s: %s", line, reply.Text(res))
 		}
 	}
 	return nil

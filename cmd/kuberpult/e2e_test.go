@@ -229,8 +229,8 @@ func TestRestartPushesPendingOutbox(t *testing.T) {
 	}
 	h := commands.New(commands.Options{Store: db, Environments: cfg.Environments})
 	req := commands.ReleaseRequest{Application: "payments", Version: "7", Manifests: map[string]string{"development": "kind: ConfigMap\n"}}
-	if _, err := h.CreateRelease(ctx, deploy.Actor{Kind: deploy.ActorAPI, Name: "CI", Email: "ci@example.com"}, deploy.ViaAPI, req); err != nil {
-		t.Fatal(err)
+	if res := h.CreateRelease(ctx, commands.Request{Actor: deploy.Actor{Kind: deploy.ActorAPI, Name: "CI", Email: "ci@example.com"}, Via: deploy.ViaAPI}, req); !res.OK() {
+		t.Fatal(res.Problem)
 	}
 	db.Close() // "crash": nothing was pushed
 
@@ -247,7 +247,7 @@ func TestRestartPushesPendingOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	st, err := db.State(ctx)
+	st, err := commands.New(commands.Options{Store: db, Environments: cfg.Environments}).State(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"kuberpult/config"
@@ -29,7 +30,15 @@ Usage:
 Run "kuberpult <command> -h" for the options of a command.
 `
 
+// defaultMemoryLimit is the soft limit of the Go heap unless GOMEMLIMIT says otherwise: the
+// garbage collector works harder as the heap nears it, instead of letting it grow to twice
+// what is live (the git writer's trees of a big env repo make short-lived garbage fast).
+const defaultMemoryLimit = 128 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -1,0 +1,390 @@
+// Command bench measures Kuberpult the way its users wait for it, from outside: it builds
+// the kuberpult binary of this tree, generates an env repo (a bare git repository) of
+// 2,000 apps × 10 environments with upstream latest and a few thousand commits of history
+// with git fast-import, seeds a SQLite database that matches it through the store package,
+// starts `kuberpult serve` as a child process, and sends it releases over HTTP — Kuberpult's
+// multipart form, ten manifests each — timing until the remote's branch holds them.
+//
+// Phases (-phases, all by default):
+//
+//	latency     one release at a time: from the start of the request until refs/heads/main
+//	            of the remote points at a commit holding it, alternating with the git CLI
+//	            making the same ten-file change (pull, write, add, commit, push) in a full
+//	            clone of the same remote
+//	steady      concurrent clients release new versions of random existing apps: accepted
+//	            releases/s, and the time from the last acceptance until all is pushed
+//	onboarding  concurrent clients send the first release of new apps
+//	history     steady again on a fresh setup whose database holds -compare-history
+//	            releases per app instead of -history, to show the cost does not grow
+//
+// After the setup and every phase it checks that the remote's branch holds exactly what
+// the database says is deployed (and one Argo CD Application per deployed app), and runs
+// git fsck. It samples the server's RSS and reads its peak (VmHWM) from /proc.
+//
+// Usage:
+//
+//	go run ./cmd/bench                     # the default run: a few minutes on 2 cores
+//	go run ./cmd/bench -json > bench.json  # figures for machines
+//	go run ./cmd/bench -check              # exit status 1 when a target is missed
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"kuberpult/deploy"
+)
+
+type options struct {
+	dir, bin            string
+	keep                bool
+	apps, envs, commits int
+	history, compare    int
+	clients, rounds     int
+	steadyN, onboardN   int
+	steadyFor           time.Duration
+	onboardFor          time.Duration
+	drainTimeout        time.Duration
+	syncTimeout         time.Duration
+	phases              []string
+	fsck                string
+	jsonOut, check      bool
+	seed                uint64
+}
+
+var allPhases = []string{"latency", "steady", "onboarding", "history"}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.dir, "dir", "", "work directory (default: a new temporary directory, removed at the end unless -keep)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary work directory (env repos, databases, serve logs)")
+	fs.StringVar(&o.bin, "bin", "", "use this kuberpult binary instead of building ./cmd/kuberpult (its database schema must match this tree's store)")
+	fs.IntVar(&o.apps, "apps", 2000, "apps in the generated env repo")
+	fs.IntVar(&o.envs, "envs", 10, "environments, all upstream latest")
+	fs.IntVar(&o.commits, "commits", 4000, "commits in the generated env repo: one with every file, then each deploys a random app to a random environment")
+	fs.IntVar(&o.history, "history", 50, "releases per app in the database (version N deployed everywhere)")
+	fs.IntVar(&o.compare, "compare-history", 1, "releases per app for the history phase's second setup")
+	fs.IntVar(&o.clients, "clients", 8, "concurrent HTTP clients in steady and onboarding")
+	fs.IntVar(&o.rounds, "rounds", 10, "latency rounds (one release and one git CLI change each)")
+	fs.IntVar(&o.steadyN, "steady", 2000, "releases to send in the steady phase (R)")
+	fs.DurationVar(&o.steadyFor, "steady-for", 20*time.Second, "longest the steady phase sends (D; 0: no limit)")
+	fs.IntVar(&o.onboardN, "onboard", 2000, "new apps in the onboarding phase")
+	fs.DurationVar(&o.onboardFor, "onboard-for", 5*time.Minute, "longest the onboarding phase sends (0: no limit)")
+	fs.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "longest wait for the remote to hold what was accepted")
+	fs.DurationVar(&o.syncTimeout, "sync-timeout", 10*time.Minute, "longest wait for serve's initial environment sync")
+	phases := fs.String("phases", strings.Join(allPhases, ","), "phases to run, comma-separated")
+	fs.StringVar(&o.fsck, "fsck", "end", "git fsck in the end-state checks: full (after every phase), end (connectivity after every phase, full after the last), connectivity, off")
+	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
+	fs.BoolVar(&o.check, "check", false, "exit with status 1 when a target is missed")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the random choices (apps, history)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	for _, p := range strings.Split(*phases, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !slices.Contains(allPhases, p) {
+			return o, fmt.Errorf("unknown phase %q; phases: %s", p, strings.Join(allPhases, ", "))
+		}
+		o.phases = append(o.phases, p)
+	}
+	switch {
+	case o.apps < 1 || o.envs < 1 || o.clients < 1 || o.history < 1:
+		return o, errors.New("-apps, -envs, -clients and -history must be at least 1")
+	case !slices.Contains([]string{"full", "end", "connectivity", "off"}, o.fsck):
+		return o, fmt.Errorf("-fsck %q: want full, end, connectivity or off", o.fsck)
+	case o.has("history") && (o.compare < 1 || o.compare == o.history):
+		return o, errors.New("the history phase needs -compare-history ≥ 1 and different from -history")
+	}
+	return o, nil
+}
+
+func (o options) has(phase string) bool { return slices.Contains(o.phases, phase) }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+		}
+		os.Exit(2)
+	}
+	rep, err := run(ctx, o, os.Stderr)
+	if o.jsonOut {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+	} else {
+		printReport(os.Stdout, rep)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if o.check && !rep.ok() {
+		os.Exit(1)
+	}
+}
+
+// run does the whole benchmark. The report holds whatever was measured, also on error.
+func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
+	rep := &report{Apps: o.apps, Envs: o.envs, Commits: max(o.commits, 1), Clients: o.clients}
+	defer rep.evaluate(o) // also on error: the targets of what was measured
+	dir := o.dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "kuberpult-bench-")
+		if err != nil {
+			return rep, err
+		}
+		dir = d
+		if o.keep {
+			fmt.Fprintf(logw, "bench: work directory %s (kept)\n", dir)
+		} else {
+			defer os.RemoveAll(dir)
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return rep, err
+	}
+	bin := o.bin
+	if bin == "" {
+		fmt.Fprintln(logw, "bench: go build ./cmd/kuberpult")
+		b, err := buildBinary(ctx, dir)
+		if err != nil {
+			return rep, err
+		}
+		bin = b
+	}
+	rep.Binary = bin
+	var mainPhases []string
+	for _, p := range o.phases {
+		if p != "history" {
+			mainPhases = append(mainPhases, p)
+		}
+	}
+	if o.has("history") && !o.has("steady") {
+		mainPhases = append(mainPhases, "steady")
+	}
+	if len(mainPhases) > 0 {
+		rr, err := runOne(ctx, o, bin, dir, o.history, mainPhases, logw)
+		rep.Runs = append(rep.Runs, rr)
+		if err != nil {
+			return rep, err
+		}
+	}
+	if o.has("history") {
+		rr, err := runOne(ctx, o, bin, dir, o.compare, []string{"steady"}, logw)
+		rep.Runs = append(rep.Runs, rr)
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// bench is one setup: an env repo, a database and a running serve.
+type bench struct {
+	o      options
+	w      world
+	remote string
+	srv    *server
+	cli    *cliClone
+	rng    *rand.Rand
+
+	mu     sync.Mutex
+	latest map[deploy.App]deploy.Version // newest version sent per app
+}
+
+// runOne sets up with history releases per app and runs phases on it.
+func runOne(ctx context.Context, o options, bin, dir string, history int, phases []string, logw io.Writer) (*runReport, error) {
+	rr := &runReport{History: history, Releases: history * o.apps}
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(logw, "bench: history %d: "+format+"\n", append([]any{history}, args...)...)
+	}
+	sub := filepath.Join(dir, fmt.Sprintf("history-%d", history))
+	if err := os.RemoveAll(sub); err != nil {
+		return rr, err
+	}
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		return rr, err
+	}
+	b := &bench{o: o, w: newWorld(o.apps, o.envs), remote: filepath.Join(sub, "remote.git"),
+		rng: rand.New(rand.NewPCG(o.seed, uint64(history))), latest: map[deploy.App]deploy.Version{}}
+	for _, a := range b.w.apps {
+		b.latest[a] = deploy.Version(history)
+	}
+	logf("generating the env repo and seeding the database")
+	if err := b.setup(ctx, bin, sub, history, slices.Contains(phases, "latency"), &rr.Setup); err != nil {
+		if b.srv != nil {
+			_ = b.srv.stop()
+		}
+		return rr, err
+	}
+	if rr.Setup.SyncSeconds < 0 {
+		logf("serve's initial sync pushed nothing: the remote has no Argo CD files")
+	} else {
+		logf("serve synced in %.1f s (peak RSS %.0f MB)", rr.Setup.SyncSeconds, rr.Setup.Serve.PeakMB)
+	}
+	err := b.phases(ctx, rr, phases, logf)
+	if serr := b.srv.stop(); serr != nil {
+		rr.Stop = serr.Error()
+		err = errors.Join(err, serr)
+	}
+	return rr, err
+}
+
+func (b *bench) phases(ctx context.Context, rr *runReport, phases []string, logf func(string, ...any)) error {
+	check := func(after string, last bool) error {
+		c, err := b.checkEndState(ctx, after, last && b.o.fsck == "end")
+		rr.Checks = append(rr.Checks, c)
+		if err == nil && !c.ok() {
+			logf("end state after %s is wrong, e.g. %s", after, strings.Join(c.Examples[:min(2, len(c.Examples))], "; "))
+		}
+		return err
+	}
+	if err := check("setup", len(phases) == 0); err != nil {
+		return err
+	}
+	for i, p := range phases {
+		logf("phase %s", p)
+		var err error
+		switch p {
+		case "latency":
+			rr.Latency, err = b.latency(ctx)
+		case "steady":
+			rr.Steady, err = b.steady(ctx)
+		case "onboarding":
+			rr.Onboarding, err = b.onboarding(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("phase %s: %w", p, err)
+		}
+		if err := check(p, i == len(phases)-1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setup generates the env repo, seeds the database, starts serve and waits until its
+// initial environment sync is pushed.
+func (b *bench) setup(ctx context.Context, bin, dir string, history int, withCLI bool, s *setupResult) error {
+	t := time.Now()
+	tip, err := generate(ctx, b.remote, b.w, deploy.Version(history), b.o.commits, b.rng)
+	if err != nil {
+		return err
+	}
+	s.GenerateSeconds, s.RepoMB = time.Since(t).Seconds(), dirMB(b.remote)
+	if n, err := git(ctx, b.remote, "rev-list", "--count", "main"); err == nil {
+		fmt.Sscan(n, &s.Commits)
+	}
+	dbPath := filepath.Join(dir, "state.sqlite")
+	t = time.Now()
+	if err := seed(ctx, dbPath, b.w, history, tip); err != nil {
+		return err
+	}
+	s.SeedSeconds, s.DBMB = time.Since(t).Seconds(), fileMB(dbPath)+fileMB(dbPath+"-wal")
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := writeConfig(cfg, dbPath, b.remote, addr, b.w.envs); err != nil {
+		return err
+	}
+	t = time.Now()
+	if b.srv, err = startServe(bin, cfg, filepath.Join(dir, "serve.log"), addr); err != nil {
+		return err
+	}
+	if err := b.srv.waitReady(ctx, 2*time.Minute); err != nil {
+		return fmt.Errorf("%w (see %s)", err, filepath.Join(dir, "serve.log"))
+	}
+	s.StartSeconds = time.Since(t).Seconds()
+	pushed, err := b.waitSync(ctx, tip, t)
+	if err != nil {
+		return err
+	}
+	s.SyncSeconds = -1
+	if pushed {
+		s.SyncSeconds = time.Since(t).Seconds()
+	}
+	s.Serve = b.srv.usageNow()
+	if withCLI {
+		b.cli, err = cloneForCLI(ctx, b.remote, filepath.Join(dir, "cli-clone"))
+	}
+	return err
+}
+
+// waitSync waits until serve's initial environment sync is pushed: the outbox empty and
+// the branch moved off the generated tip (the generated repo has no Argo CD files, so the
+// sync has something to write). When the outbox stays empty for 10 s and the branch does
+// not move, the sync pushed nothing: waitSync returns false, and the end-state check after
+// the setup says what the remote lacks.
+func (b *bench) waitSync(ctx context.Context, tip string, start time.Time) (bool, error) {
+	var idle time.Time // since when the outbox is empty
+	for {
+		ref, err := readRef(b.remote, "main")
+		if err != nil {
+			return false, err
+		}
+		n, err := b.srv.pending(ctx)
+		switch {
+		case err == nil && n == 0 && ref != tip:
+			return true, nil
+		case err == nil && n == 0 && idle.IsZero():
+			idle = time.Now()
+		case err == nil && n == 0 && time.Since(idle) > 10*time.Second:
+			return false, nil
+		case err != nil || n > 0:
+			idle = time.Time{}
+		}
+		if err := b.srv.alive(); err != nil {
+			return false, err
+		}
+		if time.Since(start) > b.o.syncTimeout {
+			return false, fmt.Errorf("serve's initial sync not pushed after %s", b.o.syncTimeout)
+		}
+		if err := pause(ctx, 20*time.Millisecond); err != nil {
+			return false, err
+		}
+	}
+}
+
+// dirMB is the size of the files under dir.
+func dirMB(dir string) float64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return float64(n) / (1 << 20)
+}
+
+func fileMB(path string) float64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return float64(fi.Size()) / (1 << 20)
+}

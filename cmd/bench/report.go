@@ -1,0 +1,217 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// report is everything a run measured.
+type report struct {
+	Apps    int          `json:"apps"`
+	Envs    int          `json:"environments"`
+	Commits int          `json:"commits"`
+	Clients int          `json:"clients"`
+	Binary  string       `json:"binary"`
+	Runs    []*runReport `json:"runs"`
+	Targets []target     `json:"targets"`
+}
+
+// runReport is one setup (a database with History releases per app) and its phases.
+type runReport struct {
+	History    int            `json:"history"`
+	Releases   int            `json:"releases"`
+	Setup      setupResult    `json:"setup"`
+	Latency    *latencyResult `json:"latency,omitempty"`
+	Steady     *loadResult    `json:"steady,omitempty"`
+	Onboarding *loadResult    `json:"onboarding,omitempty"`
+	Checks     []checkResult  `json:"checks"`
+	Stop       string         `json:"stopError,omitempty"`
+}
+
+type setupResult struct {
+	Commits         int     `json:"commits"`
+	RepoMB          float64 `json:"repoMB"`
+	GenerateSeconds float64 `json:"generateSeconds"`
+	DBMB            float64 `json:"databaseMB"`
+	SeedSeconds     float64 `json:"seedSeconds"`
+	StartSeconds    float64 `json:"startSeconds"` // exec until /readyz answers 200
+	SyncSeconds     float64 `json:"syncSeconds"`  // exec until the initial sync is pushed; -1: it pushed nothing
+	Serve           usage   `json:"serve"`
+}
+
+// target is one figure the core issue asks for.
+type target struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	Want  string `json:"want"`
+	OK    bool   `json:"ok"`
+}
+
+func (r *report) ok() bool {
+	for _, t := range r.Targets {
+		if !t.OK {
+			return false
+		}
+	}
+	return len(r.Targets) > 0
+}
+
+func (r *report) run(history int) *runReport {
+	for _, rr := range r.Runs {
+		if rr.History == history {
+			return rr
+		}
+	}
+	return nil
+}
+
+// evaluate compares the figures with the targets of the core issue.
+func (r *report) evaluate(o options) {
+	add := func(name, value, want string, ok bool) {
+		r.Targets = append(r.Targets, target{name, value, want, ok})
+	}
+	load := func(name string, l *loadResult, rate, lag float64) {
+		add(name+": accepted", fmt.Sprintf("%.1f releases/s", l.Rate), fmt.Sprintf("≥ %.0f releases/s", rate), l.Rate >= rate)
+		add(name+": pushed after the last acceptance", seconds(l.PushLag), fmt.Sprintf("≤ %.0f s", lag), l.PushLag >= 0 && l.PushLag <= lag)
+		add(name+": answered 201", fmt.Sprintf("%d of %d", l.Accepted, l.Sent), "all", l.Sent > 0 && l.Accepted == l.Sent)
+	}
+	primary := r.run(o.history)
+	if primary != nil && primary.Latency != nil {
+		add("latency: median request→pushed / git CLI", fmt.Sprintf("%.2f×", primary.Latency.Ratio), "≤ 0.30×", primary.Latency.Ratio <= 0.3)
+	}
+	if primary != nil && primary.Steady != nil && o.has("steady") {
+		load("steady", primary.Steady, 100, 2)
+	}
+	if primary != nil && primary.Onboarding != nil {
+		load("onboarding", primary.Onboarding, 50, 10)
+		add("onboarding: new apps sent", fmt.Sprint(primary.Onboarding.Sent), fmt.Sprintf("all %d", o.onboardN), !primary.Onboarding.Capped)
+	}
+	if cmp := r.run(o.compare); o.has("history") && primary != nil && cmp != nil && primary.Steady != nil && cmp.Steady != nil {
+		ratio := primary.Steady.Rate / cmp.Steady.Rate
+		add(fmt.Sprintf("history: steady rate at %d / at %d releases", primary.Releases, cmp.Releases),
+			fmt.Sprintf("%.2f×", ratio), "≥ 0.80×", ratio >= 0.8)
+		req := primary.Steady.Request.Median / cmp.Steady.Request.Median
+		add(fmt.Sprintf("history: median request at %d / at %d releases", primary.Releases, cmp.Releases),
+			fmt.Sprintf("%.2f×", req), "≤ 1.25×", req <= 1.25)
+	}
+	peak, consistent, checks := 0.0, 0, 0
+	for _, rr := range r.Runs {
+		for _, m := range rr.usages() {
+			peak = max(peak, m.PeakMB)
+		}
+		for _, c := range rr.Checks {
+			checks++
+			if c.ok() {
+				consistent++
+			}
+		}
+	}
+	add("peak RSS of serve (VmHWM)", fmt.Sprintf("%.0f MB", peak), "≤ 200 MB", peak <= 200)
+	add("end state: git = database, fsck", fmt.Sprintf("%d of %d checks", consistent, checks), "all", consistent == checks)
+}
+
+func (rr *runReport) usages() []usage {
+	ms := []usage{rr.Setup.Serve}
+	if rr.Latency != nil {
+		ms = append(ms, rr.Latency.Serve)
+	}
+	for _, l := range []*loadResult{rr.Steady, rr.Onboarding} {
+		if l != nil {
+			ms = append(ms, l.Serve)
+		}
+	}
+	return ms
+}
+
+func seconds(s float64) string {
+	if s < 0 {
+		return "not pushed in time"
+	}
+	return fmt.Sprintf("%.2f s", s)
+}
+
+func printReport(w io.Writer, r *report) {
+	fmt.Fprintf(w, "Kuberpult end-to-end benchmark: %d apps × %d environments (upstream latest), %d commits of history, %d clients\n",
+		r.Apps, r.Envs, r.Commits, r.Clients)
+	fmt.Fprintf(w, "binary: %s\n", r.Binary)
+	for _, rr := range r.Runs {
+		s := rr.Setup
+		fmt.Fprintf(w, "\n== database with %d releases per app (%d releases)\n", rr.History, rr.Releases)
+		fmt.Fprintf(w, "setup       env repo %d commits, %.0f MB, generated in %.1f s; database %.0f MB, seeded in %.1f s\n",
+			s.Commits, s.RepoMB, s.GenerateSeconds, s.DBMB, s.SeedSeconds)
+		sync := fmt.Sprintf("initial sync pushed after %.1f s", s.SyncSeconds)
+		if s.SyncSeconds < 0 {
+			sync = "initial sync pushed NOTHING (no Argo CD files rendered)"
+		}
+		fmt.Fprintf(w, "            serve ready after %.1f s, %s; %s\n", s.StartSeconds, sync, mem(s.Serve))
+		if l := rr.Latency; l != nil {
+			fmt.Fprintf(w, "latency     %d rounds, request → remote branch holds it:\n", l.Rounds)
+			fmt.Fprintf(w, "              kuberpult  %s\n", minMedMax(l.Kuberpult))
+			fmt.Fprintf(w, "              git CLI    %s  (pull, write 10 files, add, commit, push)\n", minMedMax(l.GitCLI))
+			fmt.Fprintf(w, "              ratio of medians %.2f; %s\n", l.Ratio, mem(l.Serve))
+		}
+		for _, p := range []struct {
+			name string
+			l    *loadResult
+		}{{"steady", rr.Steady}, {"onboarding", rr.Onboarding}} {
+			if p.l != nil {
+				printLoad(w, p.name, p.l)
+			}
+		}
+		for _, c := range rr.Checks {
+			state := "git = database"
+			if !c.ok() {
+				state = fmt.Sprintf("WRONG: %d manifests, %d Argo CD files, %d pending, %d failed; e.g. %s",
+					c.Mismatches, c.ArgoCD, c.Pending, c.Failed, strings.Join(c.Examples[:min(2, len(c.Examples))], "; "))
+			}
+			fmt.Fprintf(w, "check       after %-10s %d apps, %d deployments: %s (fsck %s, %.1f s)\n",
+				c.After, c.Apps, c.Deployments, state, c.Fsck, c.Seconds)
+		}
+		if rr.Stop != "" {
+			fmt.Fprintf(w, "stop        %s\n", rr.Stop)
+		}
+	}
+	if len(r.Targets) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\ntargets (core issue, \"Performance\")")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, t := range r.Targets {
+		mark := "ok"
+		if !t.OK {
+			mark = "MISSED"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", mark, t.Name, t.Value, t.Want)
+	}
+	tw.Flush()
+}
+
+func printLoad(w io.Writer, name string, l *loadResult) {
+	capped := ""
+	if l.Capped {
+		capped = " (stopped by the time limit)"
+	}
+	fmt.Fprintf(w, "%-11s %d sent by %d clients%s, %d answered 201: %.1f releases/s over %.1f s\n",
+		name, l.Sent, l.Clients, capped, l.Accepted, l.Rate, l.Seconds)
+	fmt.Fprintf(w, "            request p50 %.0f ms, p95 %.0f ms, max %.0f ms; backlog at the last acceptance %d, pushed %s later\n",
+		l.Request.Median, l.Request.P95, l.Request.Max, l.PendingAtEnd, seconds(l.PushLag))
+	pushes := "pushes not counted"
+	if l.Pushes >= 0 {
+		pushes = fmt.Sprintf("%d pushes", l.Pushes)
+	}
+	fmt.Fprintf(w, "            %d commits pushed, %s\n", l.Commits, pushes)
+	fmt.Fprintf(w, "            %s\n", mem(l.Serve))
+	for _, e := range l.Errors {
+		fmt.Fprintf(w, "            refused: %s\n", e)
+	}
+}
+
+func minMedMax(d durations) string {
+	return fmt.Sprintf("min %4.0f ms  median %4.0f ms  max %4.0f ms", d.Min, d.Median, d.Max)
+}
+
+func mem(m usage) string {
+	return fmt.Sprintf("serve: %.1f CPU-s, RSS now %.0f MB, phase max %.0f MB, peak since start %.0f MB", m.CPUSeconds, m.CurrentMB, m.PhaseMaxMB, m.PeakMB)
+}
