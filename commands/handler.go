@@ -31,6 +31,9 @@ type Options struct {
 	Policy *policy.Policy
 	// Notify wakes the git writer after a change was committed to the outbox. Optional.
 	Notify func()
+	// Backpressure, when set, is called before an action is decided; it may hold the action
+	// back for a while when the env repo lags behind what was accepted. Queries never wait.
+	Backpressure func(ctx context.Context)
 	// Now is the clock; NewID makes lock ids. Both default to the real thing.
 	Now    func() time.Time
 	NewID  func() string
@@ -46,6 +49,7 @@ type Handler struct {
 	policy *policy.Policy
 	gate   policy.Gate
 	notify func()
+	wait   func(ctx context.Context)
 	now    func() time.Time
 	newID  func() string
 	log    *slog.Logger
@@ -53,10 +57,13 @@ type Handler struct {
 
 // New returns a Handler.
 func New(o Options) *Handler {
-	h := &Handler{store: o.Store, envs: o.Environments, policy: o.Policy, notify: o.Notify, now: o.Now, newID: o.NewID, log: o.Logger}
+	h := &Handler{store: o.Store, envs: o.Environments, policy: o.Policy, notify: o.Notify, wait: o.Backpressure, now: o.Now, newID: o.NewID, log: o.Logger}
 	h.gate = policy.Gate{Policy: o.Policy, Envs: o.Environments}
 	if h.notify == nil {
 		h.notify = func() {}
+	}
+	if h.wait == nil {
+		h.wait = func(context.Context) {}
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -150,6 +157,7 @@ type decider func(ctx context.Context, a *action, v deploy.View) (Result, deploy
 // act runs one action in one store transaction: key lookup, decision, change, audit entry
 // and key → result are written together, or nothing is.
 func (h *Handler) act(ctx context.Context, r Request, verb, fingerprint string, decide decider) Result {
+	h.wait(ctx)
 	now := h.now().UTC()
 	var key deploy.RequestKey
 	if r.Key != "" {

@@ -48,8 +48,19 @@ func (h *Handler) CreateRelease(ctx context.Context, r Request, req ReleaseReque
 	if r.Text == "" {
 		r.Text = strings.TrimSpace(fmt.Sprintf("release %s %s", req.Application, req.Version))
 	}
+	// Validation needs no state: it runs before the transaction, so that parsing the
+	// manifests does not hold up other actions. Its verdict is recorded like any other.
+	rel, invalid := h.validateRelease(req, r.Actor)
 	return h.act(ctx, r, "release", releaseFingerprint(req), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-		return a.createRelease(ctx, v, req)
+		if invalid != nil {
+			a.app = deploy.App(req.Application)
+			if deploy.ValidateApp(req.Application) != nil {
+				a.app = ""
+			}
+			return Result{}, deploy.Change{}, invalid
+		}
+		rel.CreatedAt = a.now
+		return a.createRelease(ctx, v, rel)
 	})
 }
 
@@ -66,11 +77,7 @@ func releaseFingerprint(req ReleaseRequest) string {
 	return req.Application + " " + req.Version + " " + hex.EncodeToString(s.Sum(nil))[:16]
 }
 
-func (a *action) createRelease(ctx context.Context, v deploy.View, req ReleaseRequest) (Result, deploy.Change, error) {
-	rel, err := a.h.validateRelease(req, a.req.Actor, a.now)
-	if err != nil {
-		return Result{}, deploy.Change{}, err
-	}
+func (a *action) createRelease(ctx context.Context, v deploy.View, rel deploy.Release) (Result, deploy.Change, error) {
 	a.app = rel.App
 	info, known, err := v.App(ctx, rel.App)
 	if err != nil {

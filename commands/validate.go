@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -22,9 +21,10 @@ const (
 
 var commitRE = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 
-// validateRelease checks a release request and turns it into a Release. Every problem is
-// a user error that names the field and what would be right.
-func (h *Handler) validateRelease(req ReleaseRequest, actor deploy.Actor, now time.Time) (deploy.Release, error) {
+// validateRelease checks a release request and turns it into a Release (without its
+// creation time). Every problem is a user error that names the field and what would be
+// right.
+func (h *Handler) validateRelease(req ReleaseRequest, actor deploy.Actor) (deploy.Release, error) {
 	var rel deploy.Release
 	if err := deploy.ValidateApp(req.Application); err != nil {
 		return rel, fieldErr("application", err)
@@ -73,7 +73,7 @@ func (h *Handler) validateRelease(req ReleaseRequest, actor deploy.Actor, now ti
 		App: deploy.App(req.Application), Version: v, DisplayVersion: req.DisplayVersion, Team: deploy.Team(req.Team),
 		SourceCommitID: strings.ToLower(req.SourceCommitID), PreviousCommitID: strings.ToLower(req.PreviousCommitID),
 		SourceAuthor: req.SourceAuthor, SourceMessage: req.SourceMessage, CILink: req.CILink,
-		Manifests: manifests, CreatedAt: now, CreatedBy: author,
+		Manifests: manifests, CreatedBy: author,
 	}, nil
 }
 

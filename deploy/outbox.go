@@ -47,7 +47,7 @@ type FailedEntry struct {
 // OutboxSummary is what status and /metrics show of the outbox.
 type OutboxSummary struct {
 	Pending int
-	Oldest  time.Time // accepted time of the oldest pending entry; zero when none
+	Oldest  time.Time // when the first pending entry in line (the lowest id) was accepted; zero when none
 	Failed  []FailedEntry
 }
 

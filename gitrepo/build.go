@@ -216,6 +216,8 @@ func (w *Writer) apply(ctx context.Context, ob Outbox, entries []deploy.OutboxEn
 					return nil, err
 				}
 				// Into the pack at once: ten files of 2.5 MB need not wait for the commit.
+				// They go whole: as a delta against the server's version, git's index-pack
+				// would have to append that version to the pack, compressing megabytes.
 				h := hashObject(objBlob, content)
 				if cur, ok, _ := w.st.lookup(root, ArgoPath(env)); !ok || cur.hash != h {
 					bp.blob(h, content)

@@ -202,7 +202,7 @@ func (o *fakeOutbox) MarkPushed(_ context.Context, pushed []deploy.Pushed) error
 	return nil
 }
 
-func (o *fakeOutbox) MarkFailed(_ context.Context, l deploy.Lease, id int64, reason string) error {
+func (o *fakeOutbox) MarkFailed(_ context.Context, l deploy.Lease, id int64, reason string, _ time.Time) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if err := o.fenced(l); err != nil {

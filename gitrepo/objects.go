@@ -66,7 +66,7 @@ type objects struct {
 }
 
 func newObjects() *objects {
-	return &objects{trees: make(map[hash][]byte), commits: make(map[hash]commitInfo), young: make(map[hash]bool), gcFloor: 4 << 20}
+	return &objects{trees: make(map[hash][]byte), commits: make(map[hash]commitInfo), young: make(map[hash]bool), gcFloor: 16 << 20}
 }
 
 // putTree stores a tree (data is kept, not copied) and returns its id.

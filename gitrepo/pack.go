@@ -16,7 +16,7 @@ type packer struct {
 	buf    bytes.Buffer
 	count  uint32
 	zw     *zlib.Writer
-	stored *zlib.Writer // for tiny objects, where Huffman coding costs more than it saves
+	stored *zlib.Writer // for small objects, where Huffman coding costs more than it saves
 }
 
 const packRefDelta = 7
@@ -65,9 +65,14 @@ func (p *packer) header(typ byte, size int) {
 	p.count++
 }
 
+// storeBelow is the size under which objects are stored, not compressed: building the
+// Huffman tables of a small object costs more CPU than the bytes it saves are worth (a
+// manifest of 1 KB, a commit, a one-entry tree, a tree delta).
+const storeBelow = 4096
+
 func (p *packer) deflate(data []byte) {
 	zw := p.zw
-	if len(data) < 128 {
+	if len(data) < storeBelow {
 		zw = p.stored
 	}
 	zw.Reset(&p.buf)

@@ -24,7 +24,7 @@ type Outbox interface {
 	// MarkPushed records the commits that carry entries; idempotent.
 	MarkPushed(ctx context.Context, pushed []deploy.Pushed) error
 	// MarkFailed sets an entry aside with a reason; fenced like RecordBuilds.
-	MarkFailed(ctx context.Context, l deploy.Lease, id int64, reason string) error
+	MarkFailed(ctx context.Context, l deploy.Lease, id int64, reason string, now time.Time) error
 	// AcquireLease takes the lease if it is free, expired, already ours or held with a
 	// lower priority (a take-over increments the epoch). Without it, it returns the
 	// current holder's lease and false.

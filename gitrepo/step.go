@@ -292,7 +292,7 @@ func (w *Writer) markPushed(ctx context.Context, ob Outbox, entries []deploy.Out
 
 // setAside marks an entry that cannot be applied as failed; the entries behind it go on.
 func (w *Writer) setAside(ctx context.Context, ob Outbox, e deploy.OutboxEntry, reason string) error {
-	if err := ob.MarkFailed(ctx, w.ten.current(), e.ID, reason); err != nil {
+	if err := ob.MarkFailed(ctx, w.ten.current(), e.ID, reason, w.opts.Now()); err != nil {
 		return fmt.Errorf("set outbox entry %d aside: %w", e.ID, err)
 	}
 	w.log.Error("outbox entry set aside", "id", e.ID, "reason", reason)

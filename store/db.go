@@ -43,8 +43,6 @@ type DB struct {
 	read  *sql.DB // read-only connections for queries
 	// Statements prepared once, so an action does not pay for parsing its SQL.
 	writeStmts, readStmts map[string]*sql.Stmt
-	// now is the clock for the one time no caller gives: when an entry was set aside as failed.
-	now func() time.Time
 }
 
 // Open opens (creating it if needed) the SQLite database at path and migrates its schema.
@@ -57,7 +55,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("open store: create directory: %w", err)
 		}
 	}
-	db := &DB{now: time.Now}
+	db := &DB{}
 	if err := db.open(ctx, escapePath(path)); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)

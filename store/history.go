@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -111,21 +112,25 @@ func (v *view) AuditLog(ctx context.Context, f deploy.AuditFilter) ([]deploy.Aud
 }
 
 var (
-	qOutboxPending = stmt(`SELECT count(*), min(created_at) FROM outbox WHERE state = 'pending'`)
+	qOutboxPending = stmt(`SELECT count(*) FROM outbox WHERE state = 'pending'`)
+	qOutboxOldest  = stmt(`SELECT created_at FROM outbox WHERE state = 'pending' ORDER BY id LIMIT 1`)
 	qOutboxFailed  = stmt(`SELECT id, repo_change, failed_reason, failed_at FROM outbox WHERE state = 'failed' ORDER BY id`)
 )
 
 func (v *view) Outbox(ctx context.Context) (deploy.OutboxSummary, error) {
 	var (
 		sum    deploy.OutboxSummary
-		oldest sql.NullString
+		oldest string
 	)
-	if err := v.r.queryRow(ctx, qOutboxPending).Scan(&sum.Pending, &oldest); err != nil {
+	if err := v.r.queryRow(ctx, qOutboxPending).Scan(&sum.Pending); err != nil {
 		return deploy.OutboxSummary{}, fmt.Errorf("read outbox: %w", err)
 	}
-	if oldest.Valid {
-		var err error
-		if sum.Oldest, err = parseTime(oldest.String); err != nil {
+	if sum.Pending > 0 {
+		err := v.r.queryRow(ctx, qOutboxOldest).Scan(&oldest)
+		if err == nil {
+			sum.Oldest, err = parseTime(oldest)
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return deploy.OutboxSummary{}, fmt.Errorf("read outbox: %w", err)
 		}
 	}

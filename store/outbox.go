@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"kuberpult/deploy"
 )
@@ -227,13 +228,13 @@ func (db *DB) MarkPushed(ctx context.Context, pushed []deploy.Pushed) error {
 // MarkFailed sets a pending entry aside as failed with a reason; it is fenced like
 // RecordBuilds. A failed entry is no longer pending: it shows in View.Outbox().Failed, and
 // the deployments of its action report Failed. Marking an entry that is not pending changes
-// nothing. The time it failed is the store's clock: the caller gives none.
-func (db *DB) MarkFailed(ctx context.Context, l deploy.Lease, id int64, reason string) error {
+// nothing. now is when it failed.
+func (db *DB) MarkFailed(ctx context.Context, l deploy.Lease, id int64, reason string, now time.Time) error {
 	err := db.update(ctx, func(r runner) error {
 		if err := fence(ctx, r, l); err != nil {
 			return err
 		}
-		_, err := r.exec(ctx, qFail, reason, fmtTime(db.now()), id)
+		_, err := r.exec(ctx, qFail, reason, fmtTime(now), id)
 		return err
 	})
 	if err != nil {

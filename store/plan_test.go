@@ -10,11 +10,14 @@ import (
 
 // TestQueriesUseIndexes keeps the cost of an action independent of the history: no statement
 // of the store may scan the tables that grow with it. (Tables that hold one row per app,
-// environment, lock or pending entry may be read whole by the queries that want them whole.)
+// environment or lock may be read whole by the queries that want them whole; the outbox is
+// read through its indexes, as a backlog can grow large.)
 func TestQueriesUseIndexes(t *testing.T) {
 	db := openTemp(t)
-	growing := regexp.MustCompile(`\bSCAN (releases|release_manifests|deployment_history|requests|outbox_builds)\b`)
+	growing := regexp.MustCompile(`\bSCAN (releases|release_manifests|deployment_history|requests|outbox_builds|outbox)\b`)
 	numbered := regexp.MustCompile(`\?(\d+)`)
+	// The outbox is read through its partial indexes: their size is the backlog.
+	outboxByIndex := regexp.MustCompile(`SCAN outbox USING (COVERING )?INDEX outbox_(pending|failed)`)
 	for _, q := range queries {
 		n := strings.Count(q, "?")
 		if ms := numbered.FindAllStringSubmatch(q, -1); ms != nil {
@@ -44,7 +47,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 			plan = append(plan, detail)
 		}
 		rows.Close()
-		if p := strings.Join(plan, "; "); growing.MatchString(p) {
+		if p := strings.Join(plan, "; "); growing.MatchString(outboxByIndex.ReplaceAllString(p, "")) {
 			t.Errorf("%s\nscans a table that grows with the history: %s", strings.Join(strings.Fields(q), " "), p)
 		}
 	}

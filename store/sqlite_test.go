@@ -272,8 +272,7 @@ func TestBrokenEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.now = func() time.Time { return at(7) }
-	if err := db.MarkFailed(ctx, lease, ids[1], got[1].Broken); err != nil {
+	if err := db.MarkFailed(ctx, lease, ids[1], got[1].Broken, at(7)); err != nil {
 		t.Fatal(err)
 	}
 	var sum deploy.OutboxSummary
@@ -300,7 +299,7 @@ func TestMarkPushedPrunes(t *testing.T) {
 		}
 		pushed = append(pushed, deploy.Pushed{ID: id, Commit: "c"})
 	}
-	if err := db.MarkFailed(ctx, lease, pushed[2].ID, "bad"); err != nil {
+	if err := db.MarkFailed(ctx, lease, pushed[2].ID, "bad", t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.MarkPushed(ctx, pushed); err != nil {

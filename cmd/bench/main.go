@@ -263,6 +263,9 @@ func (b *bench) phases(ctx context.Context, rr *runReport, phases []string, logf
 		return err
 	}
 	for i, p := range phases {
+		if err := b.maintain(ctx); err != nil {
+			return err
+		}
 		logf("phase %s", p)
 		var err error
 		switch p {
@@ -281,6 +284,14 @@ func (b *bench) phases(ctx context.Context, rr *runReport, phases []string, logf
 		}
 	}
 	return nil
+}
+
+// maintain repacks the remote between phases, untimed, as git servers do in the background
+// (git maintenance, GitHub's repacks): every push adds a pack, and a remote with a hundred
+// packs makes every later push slower, Kuberpult's and the git CLI's alike.
+func (b *bench) maintain(ctx context.Context) error {
+	_, err := git(ctx, b.remote, "repack", "-d", "-q", "--geometric=2")
+	return err
 }
 
 // setup generates the env repo, seeds the database, starts serve and waits until its

@@ -147,7 +147,8 @@ func generate(ctx context.Context, path string, w world, v deploy.Version, commi
 	if _, err := git(ctx, "", "init", "-q", "--bare", "-b", "main", path); err != nil {
 		return "", err
 	}
-	// No automatic gc in the remote: it would start at random moments of a run.
+	// No automatic gc in the remote: it would start at random moments of a run. The
+	// benchmark repacks between phases instead (maintain).
 	if _, err := git(ctx, path, "config", "gc.auto", "0"); err != nil {
 		return "", err
 	}

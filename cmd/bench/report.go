@@ -213,5 +213,5 @@ func minMedMax(d durations) string {
 }
 
 func mem(m usage) string {
-	return fmt.Sprintf("serve: %.1f CPU-s, RSS now %.0f MB, phase max %.0f MB, peak since start %.0f MB", m.CPUSeconds, m.CurrentMB, m.PhaseMaxMB, m.PeakMB)
+	return fmt.Sprintf("serve: %.1f CPU-s (its git processes %.1f), RSS now %.0f MB, phase max %.0f MB, peak since start %.0f MB", m.CPUSeconds, m.GitCPUSeconds, m.CurrentMB, m.PhaseMaxMB, m.PeakMB)
 }

@@ -72,6 +72,7 @@ type server struct {
 
 	maxRSS atomic.Int64 // highest VmRSS sampled since the last usageNow, kB
 	cpu    float64      // CPU seconds at the last usageNow
+	gitCPU float64      // CPU seconds of its finished children (git) at the last usageNow
 }
 
 func startServe(bin, cfg, logPath, addr string) (*server, error) {
@@ -316,37 +317,39 @@ type usage struct {
 	PhaseMaxMB float64 `json:"phaseMaxRssMB"`
 	CurrentMB  float64 `json:"rssMB"`
 	CPUSeconds float64 `json:"cpuSeconds"`
+	// GitCPUSeconds is the CPU time of the git processes serve ran and waited for (the
+	// remote's receive-pack, index-pack, rev-list when the env repo is a local path).
+	GitCPUSeconds float64 `json:"gitCpuSeconds"`
 }
 
 // usageNow reads the figures and starts the next phase's.
 func (s *server) usageNow() usage {
 	hwm, _ := procStatus(s.pid(), "VmHWM")
 	rss, _ := procStatus(s.pid(), "VmRSS")
-	cpu := procCPU(s.pid())
+	cpu, git := procCPU(s.pid())
 	u := usage{PeakMB: float64(hwm) / 1024, CurrentMB: float64(rss) / 1024,
-		PhaseMaxMB: float64(max(s.maxRSS.Swap(rss), rss)) / 1024, CPUSeconds: cpu - s.cpu}
-	s.cpu = cpu
+		PhaseMaxMB: float64(max(s.maxRSS.Swap(rss), rss)) / 1024, CPUSeconds: cpu - s.cpu, GitCPUSeconds: git - s.gitCPU}
+	s.cpu, s.gitCPU = cpu, git
 	return u
 }
 
-// procCPU is the user and system CPU time of a process in seconds, from /proc/<pid>/stat
-// (in clock ticks of 1/100 s, USER_HZ on Linux).
-func procCPU(pid int) float64 {
+// procCPU is the user and system CPU time in seconds of a process and of its children it
+// waited for, from /proc/<pid>/stat (in clock ticks of 1/100 s, USER_HZ on Linux).
+func procCPU(pid int) (self, children float64) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0
+		return 0, 0
 	}
-	f := strings.Fields(string(b[i+1:])) // f[0] is field 3 (state); utime is 14, stime 15
-	if len(f) < 13 {
-		return 0
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3 (state); utime is 14, stime 15, cutime 16, cstime 17
+	if len(f) < 15 {
+		return 0, 0
 	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (u + st) / 100
+	num := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
+	return (num(f[11]) + num(f[12])) / 100, (num(f[13]) + num(f[14])) / 100
 }
 
 // pause waits d or until ctx is done.

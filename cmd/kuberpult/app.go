@@ -29,8 +29,11 @@ const (
 	priorityServe   = 1
 )
 
-// leaseName is the name of the env-repo writer lease in the store.
-const leaseName = "envrepo"
+// leaseName is the name of the env-repo writer lease in the store (gitrepo.LeaseName).
+const leaseName = gitrepo.LeaseName
+
+// leaseTTL is how long the writer lease of a process that died blocks the others.
+const leaseTTL = 15 * time.Second
 
 // drainTimeout bounds how long serve pushes accepted changes after a stop signal.
 const drainTimeout = 10 * time.Second
@@ -70,7 +73,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, mode str
 	w, err := gitrepo.Open(ctx, gitrepo.Options{
 		URL: cfg.Git.URL, Branch: cfg.Git.Branch, Token: cfg.Git.Token, SSHKeyFile: cfg.Git.SSHKey,
 		ArgoRepoURL: cfg.Git.ArgoCDRepoURL, CommitterName: cfg.Git.Author.Name, CommitterEmail: cfg.Git.Author.Email,
-		Logger: log, Holder: holderName(mode), Priority: priority,
+		Logger: log, Holder: holderName(mode), Priority: priority, LeaseTTL: leaseTTL,
 		OnPush: func(ev deploy.PushEvent) {
 			for _, f := range a.onPush {
 				f(ev)
@@ -82,7 +85,12 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, mode str
 		return nil, err
 	}
 	a.writer = w
-	a.handler = commands.New(commands.Options{Store: db, Environments: cfg.Environments, Policy: pol, Notify: w.Notify, Logger: log})
+	th := &throttle{status: w.Status, now: time.Now, oldest: func(ctx context.Context) (time.Time, error) {
+		ob, err := a.outbox(ctx)
+		return ob.Oldest, err
+	}}
+	a.handler = commands.New(commands.Options{Store: db, Environments: cfg.Environments, Policy: pol,
+		Notify: w.Notify, Backpressure: th.wait, Logger: log})
 	return a, nil
 }
 

@@ -257,5 +257,6 @@ ORDER BY o.id;
 DROP TABLE outbox;
 ALTER TABLE outbox_new RENAME TO outbox;
 CREATE INDEX outbox_pending ON outbox (id) WHERE state = 'pending';
+CREATE INDEX outbox_failed ON outbox (id) WHERE state = 'failed';
 
 DROP TABLE outbox_action;

@@ -27,7 +27,7 @@ type Store interface {
 	RenderState(ctx context.Context) (deploy.RenderState, error)
 	RecordBuilds(ctx context.Context, l deploy.Lease, builds []deploy.BuildRecord) error
 	MarkPushed(ctx context.Context, pushed []deploy.Pushed) error
-	MarkFailed(ctx context.Context, l deploy.Lease, id int64, reason string) error
+	MarkFailed(ctx context.Context, l deploy.Lease, id int64, reason string, now time.Time) error
 	AcquireLease(ctx context.Context, name, holder string, priority int, now time.Time, ttl time.Duration) (deploy.Lease, bool, error)
 	RenewLease(ctx context.Context, l deploy.Lease, now time.Time, ttl time.Duration) (deploy.Lease, error)
 	ReleaseLease(ctx context.Context, l deploy.Lease) error
