@@ -49,11 +49,13 @@ func IsTerminal(f *os.File) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// Run reads commands until the input ends, "exit" or "quit", or ctx is done. Every line is
-// one request with its own idempotency key, and so is every answer to a question.
+// Run reads commands until the input ends, "exit" or "quit", or ctx is done (Ctrl-C: it
+// stops at once, also while waiting for a line). Every line is one request with its own
+// idempotency key, and so is every answer to a question.
 func Run(ctx context.Context, o Options) error {
-	in := bufio.NewScanner(o.In)
-	in.Buffer(make([]byte, 64*1024), 1024*1024)
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	in := readLines(readCtx, o.In)
 	failed := 0
 	prompt := func() {
 		if o.Interactive {
@@ -61,11 +63,18 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	prompt()
-	for in.Scan() {
-		if ctx.Err() != nil {
-			break
+	for {
+		raw, ok, err := in.next(ctx)
+		if err != nil {
+			return fmt.Errorf("read commands: %w", err)
 		}
-		line := strings.TrimSpace(in.Text())
+		if !ok {
+			if ctx.Err() != nil && o.Interactive {
+				fmt.Fprintln(o.Out)
+			}
+			return result(failed)
+		}
+		line := strings.TrimSpace(raw)
 		switch {
 		case line == "" || strings.HasPrefix(line, "#"):
 			prompt()
@@ -90,10 +99,44 @@ func Run(ctx context.Context, o Options) error {
 		}
 		prompt()
 	}
-	if err := in.Err(); err != nil {
-		return fmt.Errorf("read commands: %w", err)
+}
+
+// lines hands out the lines of the input as they are read, so that a reader waiting for one
+// can stop when ctx is done.
+type lines struct {
+	ch  chan string
+	err error // set before ch is closed
+}
+
+func readLines(ctx context.Context, r io.Reader) *lines {
+	l := &lines{ch: make(chan string)}
+	go func() {
+		defer close(l.ch)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			select {
+			case l.ch <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		l.err = sc.Err()
+	}()
+	return l
+}
+
+// next returns the next line; false at the end of the input or when ctx is done.
+func (l *lines) next(ctx context.Context) (string, bool, error) {
+	select {
+	case <-ctx.Done():
+		return "", false, nil
+	case line, ok := <-l.ch:
+		if !ok {
+			return "", false, l.err
+		}
+		return line, true, nil
 	}
-	return result(failed)
 }
 
 func (o Options) request(text string) commands.Request {
@@ -103,7 +146,7 @@ func (o Options) request(text string) commands.Request {
 // ask puts the question of a result and, on a yes (or a choice), runs the command that does
 // it: the confirmed command carries the state it was asked about, so it does nothing if
 // someone changed that state meanwhile.
-func ask(ctx context.Context, o Options, in *bufio.Scanner, res commands.Result) commands.Result {
+func ask(ctx context.Context, o Options, in *lines, res commands.Result) commands.Result {
 	if !o.Interactive {
 		fmt.Fprintln(o.Out, reply.Text(res))
 		fmt.Fprintln(o.Out, "Not confirmed (input is not a terminal): nothing was done.")
@@ -120,11 +163,12 @@ func ask(ctx context.Context, o Options, in *bufio.Scanner, res commands.Result)
 		question = fmt.Sprintf("\nAnswer 1-%d, or n for neither: ", len(options))
 	}
 	fmt.Fprintf(o.Out, "%s%s", reply.Prompt(res), question)
-	if !in.Scan() {
+	answer, ok, _ := in.next(ctx)
+	if !ok {
 		fmt.Fprintln(o.Out)
 		return res
 	}
-	cmd := chosen(strings.ToLower(strings.TrimSpace(in.Text())), options, res.Confirm != nil)
+	cmd := chosen(strings.ToLower(strings.TrimSpace(answer)), options, res.Confirm != nil)
 	if cmd == nil {
 		fmt.Fprintln(o.Out, "Cancelled: nothing was done.")
 		return commands.Result{Outcome: deploy.OutcomeNoop}

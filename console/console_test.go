@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,5 +94,26 @@ func TestScriptReportsFailures(t *testing.T) {
 	}
 	if err := console.Run(context.Background(), console.Options{Exec: h, Actor: olga, In: strings.NewReader("status\n"), Out: &out}); err != nil {
 		t.Errorf("a script without failures returned %v", err)
+	}
+}
+
+// TestInterruptStopsAtOnce: Ctrl-C (the context ending) stops the console while it waits
+// for a line, not only at the next one.
+func TestInterruptStopsAtOnce(t *testing.T) {
+	h, _ := newHandler(t)
+	pr, pw := io.Pipe() // a terminal that never sends another line
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() {
+		done <- console.Run(ctx, console.Options{Exec: h, Actor: olga, In: pr, Out: &out, Interactive: true})
+	}()
+	if _, err := io.WriteString(pw, "status\n"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run after an interrupt = %v", err)
 	}
 }
