@@ -36,7 +36,7 @@ func statusText(r commands.Result) string {
 	writeTable(&b, rows)
 	b.WriteString("🔒 locked  ✋ held auto-deploy  ⏳ not yet in the env repo")
 	if failed {
-		b.WriteString("  ⚠ the env-repo change failed")
+		b.WriteString("  ❌ the env-repo change failed")
 	}
 	for _, h := range st.Held {
 		fmt.Fprintf(&b, "\n✋ %s %s on %s: %s", h.App, h.Version, h.Env, h.Reason)
@@ -51,7 +51,7 @@ func failedText(ob *deploy.OutboxSummary) string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n⚠ %d env-repo change(s) could not be written; the changes after them went on:", len(ob.Failed))
+	fmt.Fprintf(&b, "\n❌ %d env-repo change(s) could not be written; the changes after them went on:", len(ob.Failed))
 	for _, f := range ob.Failed {
 		fmt.Fprintf(&b, "\n  • action %d %q: %s", f.ID, f.Message, f.Reason)
 	}
@@ -67,7 +67,7 @@ func cell(st deploy.State, env deploy.Env, app deploy.App) string {
 		case d.Pending:
 			s += "⏳"
 		case d.Failed:
-			s += "⚠"
+			s += "❌"
 		}
 	}
 	if len(st.LocksFor(env, app)) > 0 {
@@ -109,7 +109,7 @@ func commitText(d deploy.Deployment) string {
 	case d.Pending:
 		return "⏳ waiting for the env repo"
 	case d.Failed:
-		return "⚠ the env-repo change failed"
+		return "❌ the env-repo change failed"
 	case d.Commit != "":
 		return "commit " + short(d.Commit)
 	}
