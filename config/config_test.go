@@ -95,8 +95,8 @@ func TestExampleNeedsSecrets(t *testing.T) {
 	_, err := load("../config.example.yaml", env(nil))
 	got := problems(t, err)
 	want := []string{
-		"../config.example.yaml:55: git.token: environment variable GIT_TOKEN is not set",
-		"../config.example.yaml:309: api.tokens[0].token: environment variable KUBERPULT_CI_TOKEN is not set",
+		"../config.example.yaml:58: git.token: environment variable GIT_TOKEN is not set",
+		"../config.example.yaml:312: api.tokens[0].token: environment variable KUBERPULT_CI_TOKEN is not set",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
@@ -289,6 +289,7 @@ func TestTransport(t *testing.T) {
 		{"/srv/envrepo.git", TransportLocal},
 		{"file:///srv/envrepo.git", TransportLocal},
 		{"https://github.com/org/envrepo.git", TransportHTTPS},
+		{"http://git.internal:3000/envrepo.git", TransportHTTP},
 		{"ssh://git@github.com/org/envrepo.git", TransportSSH},
 		{"git@github.com:org/envrepo.git", TransportSSH},
 		{"data/a:b", TransportLocal},

@@ -14,6 +14,7 @@ type Transport string
 const (
 	TransportLocal Transport = "local" // a path or file:// URL on this machine
 	TransportHTTPS Transport = "https" // https://host/org/repo.git, optionally with git.token
+	TransportHTTP  Transport = "http"  // http://host/org/repo.git: a git server inside a trusted network
 	TransportSSH   Transport = "ssh"   // ssh://host/repo.git or git@host:org/repo.git
 )
 
@@ -28,7 +29,7 @@ func transport(u string) (Transport, error) {
 	scheme, rest, hasScheme := strings.Cut(u, "://")
 	if hasScheme {
 		switch scheme {
-		case "https", "ssh":
+		case "https", "http", "ssh":
 			p, err := url.Parse(u)
 			if err != nil || p.Host == "" {
 				return "", errors.New("is not a valid URL: it needs a host, e.g. " + scheme + "://example.com/org/envrepo.git")
@@ -40,7 +41,7 @@ func transport(u string) (Transport, error) {
 			}
 			return TransportLocal, nil
 		}
-		return "", errors.New("has an unsupported scheme; use a local path, file://, https:// or ssh (ssh:// or git@host:org/repo.git)")
+		return "", errors.New("has an unsupported scheme; use a local path, file://, https://, http:// or ssh (ssh:// or git@host:org/repo.git)")
 	}
 	// Like git: "host:path" is ssh when no slash comes before the colon.
 	if colon := strings.IndexByte(u, ':'); colon > 0 && !strings.Contains(u[:colon], "/") {
@@ -70,8 +71,8 @@ func (g Git) validate(s *source) {
 	if !validBranch(g.Branch) {
 		s.problem("git.branch", "%s is not a valid branch name (default %s)", s.quote("git.branch", g.Branch), DefaultBranch)
 	}
-	if g.Token != "" && t != "" && t != TransportHTTPS {
-		s.problem("git.token", "is only used with an https:// git.url; this one is %s", t)
+	if g.Token != "" && t != "" && t != TransportHTTPS && t != TransportHTTP {
+		s.problem("git.token", "is only used with an https:// (or http://) git.url; this one is %s", t)
 	}
 	if g.SSHKey != "" && t != "" && t != TransportSSH {
 		s.problem("git.ssh_key", "is only used with an ssh git.url; this one is %s", t)

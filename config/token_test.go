@@ -275,6 +275,10 @@ func TestWarnings(t *testing.T) {
 		yaml: minimal + rbac + "api: {listen: ''}\n",
 		want: nil,
 	}, {
+		name: "a token over plain http",
+		yaml: "state: {sqlite: k.db}\ngit: {url: 'http://git.internal/envrepo.git', token: t0ken}\nenvironments: {dev: {}}\n" + rbac,
+		want: []string{"git.url is plain http:// and git.token is set: the token travels unencrypted"},
+	}, {
 		name: "team permissions without teams",
 		yaml: minimal + "rbac: {policy_file: p.csv, team_permissions: true}\n",
 		want: []string{"rbac.team_permissions is true but rbac.teams is empty: nobody may act on any app"},

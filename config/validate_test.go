@@ -149,7 +149,7 @@ func TestProblems(t *testing.T) {
 		name: "token needs https",
 		yaml: lines("state: {sqlite: db}", "git:", "  url: git@github.com:org/envrepo.git", "  token: t", "  author: {email: 'Bot <bot@example.com>'}", "environments: {dev: }"),
 		want: []string{
-			"line 4: git.token: is only used with an https:// git.url; this one is ssh",
+			"line 4: git.token: is only used with an https:// (or http://) git.url; this one is ssh",
 			`line 5: git.author.email: "Bot <bot@example.com>" is not an email address, e.g. kuberpult@example.com`,
 		},
 	}, {
@@ -158,8 +158,8 @@ func TestProblems(t *testing.T) {
 		want: []string{"line 2: git.ssh_key: is only used with an ssh git.url; this one is https"},
 	}, {
 		name: "unsupported URLs",
-		yaml: lines("state: {sqlite: db}", "git: {url: 'http://github.com/org/envrepo.git', token: t}", "environments: {dev: }"),
-		want: []string{`line 2: git.url: "http://github.com/org/envrepo.git" has an unsupported scheme; use a local path, file://, https:// or ssh (ssh:// or git@host:org/repo.git)`},
+		yaml: lines("state: {sqlite: db}", "git: {url: 'ftp://github.com/org/envrepo.git'}", "environments: {dev: }"),
+		want: []string{`line 2: git.url: "ftp://github.com/org/envrepo.git" has an unsupported scheme; use a local path, file://, https://, http:// or ssh (ssh:// or git@host:org/repo.git)`},
 	}, {
 		name: "relative file URL",
 		yaml: lines("state: {sqlite: db}", "git: {url: 'file://data/envrepo.git'}", "environments: {dev: }"),

@@ -15,6 +15,9 @@ func (c *Config) Warnings() []string {
 	case c.RBAC.TeamPermissions && len(c.RBAC.Teams) == 0:
 		out = append(out, "rbac.team_permissions is true but rbac.teams is empty: nobody may act on any app")
 	}
+	if c.Git.Transport() == TransportHTTP && c.Git.Token != "" {
+		out = append(out, "git.url is plain http:// and git.token is set: the token travels unencrypted")
+	}
 	if len(c.API.Tokens) == 0 && c.API.Listen != "" && !loopback(c.API.Listen) {
 		out = append(out, "no api.tokens: the HTTP API accepts unauthenticated requests on "+c.API.Listen)
 	}
