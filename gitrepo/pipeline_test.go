@@ -50,12 +50,27 @@ func TestPipelinedBatches(t *testing.T) {
 	w := openWriter(t, bare)
 	ob := newFakeOutbox()
 	var events []int64
-	w.opts.OnPush = func(e deploy.PushEvent) { events = append(events, e.ActionID) }
+	claimed := map[int64]int64{} // action → the writer's claim when its push event came
+	w.opts.OnPush = func(e deploy.PushEvent) {
+		events = append(events, e.ActionID)
+		claimed[e.ActionID] = w.Status().Claimed
+	}
 	ids := burst(ob, 250)
 	flush(t, w, ob)
 	checkBurst(t, bare, ob, ids)
 	if diff := cmp.Diff(ids, events); diff != "" {
 		t.Errorf("push events (-want +got):\n%s", diff)
+	}
+	// While a batch lands, the writer claims the batch built behind it; the last claims
+	// itself; afterwards nothing is claimed.
+	wantClaims := map[int64]int64{ids[0]: ids[199], ids[100]: ids[249], ids[200]: ids[249]}
+	for id, want := range wantClaims {
+		if claimed[id] != want {
+			t.Errorf("claim when %d was pushed = %d, want %d", id, claimed[id], want)
+		}
+	}
+	if c := w.Status().Claimed; c != 0 {
+		t.Errorf("claim after the flush = %d, want 0", c)
 	}
 	if n := len(strings.Split(run(t, bare, "reflog", "show", "--format=%H", "refs/heads/main"), "\n")); n != 3 {
 		t.Errorf("branch moved %d times, want 3", n)

@@ -74,12 +74,17 @@ func (w *Writer) pushAll(ctx context.Context, ob Outbox, entries []deploy.Outbox
 			return false, nil // recorded but not pushed: found missing and built again later
 		}
 		f := w.startPush(ctx, b)
+		w.claim(entries)
 		next, nextEntries, nerr := w.prepareNext(ctx, ob, entries, b)
 		if next != nil {
 			w.pinned = next.tip
+			w.claim(nextEntries)
 		}
 		ok, more, err := w.landed(ctx, ob, entries, b, w.awaitPush(ctx, f))
 		w.pinned = zeroHash
+		if !ok || next == nil {
+			w.claim(nil)
+		}
 		switch {
 		case err != nil || !ok:
 			return more, err
@@ -92,6 +97,16 @@ func (w *Writer) pushAll(ctx context.Context, ob Outbox, entries []deploy.Outbox
 		}
 		entries, b = nextEntries, next
 	}
+}
+
+// claim publishes the last entry of the batches the writer pushes or has built to push next
+// (none: nothing is claimed), so that backpressure can look at what waits behind them.
+func (w *Writer) claim(entries []deploy.OutboxEntry) {
+	var id int64
+	if len(entries) > 0 {
+		id = entries[len(entries)-1].ID
+	}
+	w.update(func(s *Status) { s.Claimed = id })
 }
 
 // prepareNext builds and records the batch after b, on b's tip, from the entries pending

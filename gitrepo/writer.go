@@ -91,7 +91,10 @@ type Status struct {
 	Tip         string // the branch's commit as last seen ("" before the first fetch or for an empty branch)
 	Holding     bool   // this writer holds the lease
 	Holder      string // who holds the lease, as far as this writer knows
-	Stats       Stats
+	// Claimed is the id of the last entry in the batches being pushed or built to be pushed
+	// next; 0 when none are. The entries after it wait for the writer.
+	Claimed int64
+	Stats   Stats
 }
 
 // Writer is the single writer of the environment repository. Run, Flush, Notify and

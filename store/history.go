@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"kuberpult/deploy"
 )
@@ -114,6 +115,7 @@ func (v *view) AuditLog(ctx context.Context, f deploy.AuditFilter) ([]deploy.Aud
 var (
 	qOutboxPending = stmt(`SELECT count(*) FROM outbox WHERE state = 'pending'`)
 	qOutboxOldest  = stmt(`SELECT created_at FROM outbox WHERE state = 'pending' ORDER BY id LIMIT 1`)
+	qOutboxAfter   = stmt(`SELECT created_at FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT 1`)
 	qOutboxFailed  = stmt(`SELECT id, repo_change, failed_reason, failed_at FROM outbox WHERE state = 'failed' ORDER BY id`)
 )
 
@@ -168,4 +170,26 @@ func subject(body string) string {
 	}
 	first, _, _ := strings.Cut(c.Message, "\n")
 	return first
+}
+
+// Waiting returns when the first pending entry after the id after was accepted; zero when
+// there is none. It reads only the index of pending entries.
+func (db *DB) Waiting(ctx context.Context, after int64) (time.Time, error) {
+	var t time.Time
+	err := db.snapshot(ctx, func(r runner) error {
+		var at string
+		err := r.queryRow(ctx, qOutboxAfter, after).Scan(&at)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil
+		case err != nil:
+			return err
+		}
+		t, err = parseTime(at)
+		return err
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read waiting outbox entries: %w", err)
+	}
+	return t, nil
 }

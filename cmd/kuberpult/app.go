@@ -85,10 +85,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, mode str
 		return nil, err
 	}
 	a.writer = w
-	th := &throttle{status: w.Status, now: time.Now, oldest: func(ctx context.Context) (time.Time, error) {
-		ob, err := a.outbox(ctx)
-		return ob.Oldest, err
-	}}
+	th := &throttle{status: w.Status, now: time.Now, waiting: db.Waiting}
 	a.handler = commands.New(commands.Options{Store: db, Environments: cfg.Environments, Policy: pol,
 		Notify: w.Notify, Backpressure: th.wait, Logger: log})
 	return a, nil

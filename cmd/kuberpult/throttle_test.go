@@ -42,7 +42,10 @@ func TestThrottle(t *testing.T) {
 				th := &throttle{
 					now:    time.Now,
 					status: func() gitrepo.Status { return tt.status(time.Now()) },
-					oldest: func(context.Context) (time.Time, error) {
+					waiting: func(_ context.Context, after int64) (time.Time, error) {
+						if after != claimed {
+							t.Errorf("asked for what waits after %d, want after the claim %d", after, claimed)
+						}
 						if time.Since(start) < tt.lagFor {
 							return start.Add(-5 * time.Second), nil // accepted long ago
 						}
@@ -59,6 +62,8 @@ func TestThrottle(t *testing.T) {
 	}
 }
 
+const claimed = 42 // the last entry of the writer's batches
+
 func pushing(now time.Time) gitrepo.Status {
-	return gitrepo.Status{Holding: true, Reachable: true, Stats: gitrepo.Stats{LastPushTime: now.Add(-time.Second)}}
+	return gitrepo.Status{Holding: true, Reachable: true, Claimed: claimed, Stats: gitrepo.Stats{LastPushTime: now.Add(-time.Second)}}
 }

@@ -60,6 +60,13 @@ func testPending(t *testing.T, s Store) {
 	if diff := cmp.Diff(want[:2], pending(t, s, 2)); diff != "" {
 		t.Errorf("Pending(2) (-want +got):\n%s", diff)
 	}
+	// What waits behind the first two entries: the third, accepted at minute 8.
+	if got, err := s.Waiting(ctx, want[1].ID); err != nil || !got.Equal(at(8)) {
+		t.Errorf("Waiting(after the second) = %v, %v; want %v", got, err, at(8))
+	}
+	if got, err := s.Waiting(ctx, want[3].ID); err != nil || !got.IsZero() {
+		t.Errorf("Waiting(after the last) = %v, %v; want zero", got, err)
+	}
 	// Oldest is when the first entry in line (the lowest id) was accepted: here minute 10.
 	if diff := cmp.Diff(deploy.OutboxSummary{Pending: 4, Oldest: at(10)}, outbox(t, s)); diff != "" {
 		t.Errorf("Outbox (-want +got):\n%s", diff)

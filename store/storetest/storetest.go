@@ -24,6 +24,9 @@ type Store interface {
 	PruneRequests(ctx context.Context, before time.Time) (int, error)
 
 	Pending(ctx context.Context, limit int) ([]deploy.OutboxEntry, error)
+	// Waiting returns when the first pending entry with an id above after was accepted
+	// (zero when there is none): what waits behind the batches the writer took.
+	Waiting(ctx context.Context, after int64) (time.Time, error)
 	RenderState(ctx context.Context) (deploy.RenderState, error)
 	RecordBuilds(ctx context.Context, l deploy.Lease, builds []deploy.BuildRecord) error
 	MarkPushed(ctx context.Context, pushed []deploy.Pushed) error
