@@ -34,6 +34,9 @@ type Options struct {
 	// Backpressure, when set, is called before an action is decided; it may hold the action
 	// back for a while when the env repo lags behind what was accepted. Queries never wait.
 	Backpressure func(ctx context.Context)
+	// Observe, when set, hears of every action after it was committed (not of queries, not
+	// of replays): chat adapters announce what CI and the scheduler did. It must not block.
+	Observe func(Request, Result)
 	// Now is the clock; NewID makes lock ids. Both default to the real thing.
 	Now    func() time.Time
 	NewID  func() string
@@ -44,23 +47,27 @@ type Options struct {
 // decision is made inside the store transaction that writes it, so several handlers (and
 // several processes) on one database stay correct.
 type Handler struct {
-	store  Store
-	envs   deploy.Environments
-	policy *policy.Policy
-	gate   policy.Gate
-	notify func()
-	wait   func(ctx context.Context)
-	now    func() time.Time
-	newID  func() string
-	log    *slog.Logger
+	store   Store
+	envs    deploy.Environments
+	policy  *policy.Policy
+	gate    policy.Gate
+	notify  func()
+	observe func(Request, Result)
+	wait    func(ctx context.Context)
+	now     func() time.Time
+	newID   func() string
+	log     *slog.Logger
 }
 
 // New returns a Handler.
 func New(o Options) *Handler {
-	h := &Handler{store: o.Store, envs: o.Environments, policy: o.Policy, notify: o.Notify, wait: o.Backpressure, now: o.Now, newID: o.NewID, log: o.Logger}
+	h := &Handler{store: o.Store, envs: o.Environments, policy: o.Policy, notify: o.Notify, observe: o.Observe, wait: o.Backpressure, now: o.Now, newID: o.NewID, log: o.Logger}
 	h.gate = policy.Gate{Policy: o.Policy, Envs: o.Environments}
 	if h.notify == nil {
 		h.notify = func() {}
+	}
+	if h.observe == nil {
+		h.observe = func(Request, Result) {}
 	}
 	if h.wait == nil {
 		h.wait = func(context.Context) {}
@@ -203,6 +210,9 @@ func (h *Handler) act(ctx context.Context, r Request, verb, fingerprint string, 
 	res.ActionID = rec.ActionID
 	if repo && !replayed {
 		h.notify()
+	}
+	if !replayed {
+		h.observe(r, res)
 	}
 	return res
 }

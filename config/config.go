@@ -28,6 +28,7 @@ type Config struct {
 	RBAC         *RBAC               `yaml:"rbac"` // nil: everyone may do everything
 	API          API                 `yaml:"api"`
 	Console      Console             `yaml:"console"`
+	Slack        Slack               `yaml:"slack"`
 }
 
 // State says where Kuberpult keeps its state.

@@ -38,7 +38,8 @@ func writeFile(t *testing.T, dir, name, text string) string {
 }
 
 // exampleVars are the environment variables config.example.yaml reads.
-var exampleVars = map[string]string{"GIT_TOKEN": "ghp_example", "KUBERPULT_CI_TOKEN": "ci-token-0123456789abcdef"}
+var exampleVars = map[string]string{"GIT_TOKEN": "ghp_example", "KUBERPULT_CI_TOKEN": "ci-token-0123456789abcdef",
+	"SLACK_APP_TOKEN": "xapp-1-example", "SLACK_BOT_TOKEN": "xoxb-example"}
 
 func TestExampleLoads(t *testing.T) {
 	c, err := load("../config.example.yaml", env(exampleVars))
@@ -51,6 +52,9 @@ func TestExampleLoads(t *testing.T) {
 	}
 	if diff := cmp.Diff(filepath.Join(dir, "data", "kuberpult.db"), c.State.SQLite); diff != "" {
 		t.Errorf("state.sqlite (-want +got):\n%s", diff)
+	}
+	if c.Slack.SlashCommand() != "/kuberpult" || c.Slack.Teams["shop"].Channel != "C0456SHOP" || c.Slack.BotToken != "xoxb-example" {
+		t.Errorf("slack = %+v", c.Slack)
 	}
 	if diff := cmp.Diff("ghp_example", c.Git.Token); diff != "" {
 		t.Errorf("git.token (-want +got):\n%s", diff)
@@ -97,6 +101,8 @@ func TestExampleNeedsSecrets(t *testing.T) {
 	want := []string{
 		"../config.example.yaml:58: git.token: environment variable GIT_TOKEN is not set",
 		"../config.example.yaml:312: api.tokens[0].token: environment variable KUBERPULT_CI_TOKEN is not set",
+		"../config.example.yaml:331: slack.app_token: environment variable SLACK_APP_TOKEN is not set",
+		"../config.example.yaml:333: slack.bot_token: environment variable SLACK_BOT_TOKEN is not set",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
@@ -267,7 +273,7 @@ func TestLoadResolvesRelativePaths(t *testing.T) {
 func TestLoadNamesFile(t *testing.T) {
 	file := writeFile(t, t.TempDir(), "config.yaml", minimal+"windows: {}\n")
 	_, err := Load(file)
-	want := []string{file + ":6: windows: unknown key; known keys here: state, git, environments, rbac, api, console"}
+	want := []string{file + ":6: windows: unknown key; known keys here: state, git, environments, rbac, api, console, slack"}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}

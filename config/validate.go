@@ -18,6 +18,7 @@ func (c *Config) validate(s *source) {
 	c.RBAC.validate(s)
 	c.API.validate(s)
 	c.Console.User.validate(s, "console.user")
+	c.Slack.validate(s)
 }
 
 func (a API) validate(s *source) {

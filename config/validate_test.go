@@ -21,7 +21,7 @@ func TestProblems(t *testing.T) {
 	}{{
 		name: "unknown top-level key",
 		yaml: lines("state: {sqlite: db}", "git: {url: repo}", "environments: {dev: }", "trains: {}"),
-		want: []string{"line 4: trains: unknown key; known keys here: state, git, environments, rbac, api, console"},
+		want: []string{"line 4: trains: unknown key; known keys here: state, git, environments, rbac, api, console, slack"},
 	}, {
 		name: "unknown nested key",
 		yaml: lines("state: {sqlite: db}", "git:", "  url: repo", "  tokn: x", "environments:", "  dev: {upstream: {latest: true}, grup: x}"),
@@ -183,6 +183,22 @@ func TestProblems(t *testing.T) {
 		yaml: lines("state: {sqlite: db}", "git:", "  url: repo", " branch: main"),
 		want: []string{"line 3: did not find expected key"},
 	}, {
+		name: "slack",
+		yaml: head + lines("environments: {dev: }", "slack:", "  app_token: xoxb-1", "  bot_token: xapp-1",
+			"  api_url: slack.com", "  command: kuberpult", "  default_channel: '#deploys'", "  teams: {shop: {channel: general}}"),
+		want: []string{
+			"line 5: slack.app_token: required: the app-level token (xapp-…, with the connections:write scope) from the app's Basic Information page",
+			"line 6: slack.bot_token: required: the bot token (xoxb-…) from the app's OAuth & Permissions page",
+			`line 7: slack.api_url: "slack.com" is not an http(s) URL, e.g. https://slack.com/api/`,
+			`line 8: slack.command: "kuberpult" is not a slash command: a / and up to 31 lowercase letters, digits, - or _, e.g. /kuberpult`,
+			`line 9: slack.default_channel: "#deploys" is not a channel id: open the channel's details in Slack, the id (C…) is at the bottom`,
+			`line 10: slack.teams.shop.channel: "general" is not a channel id (C…)`,
+		},
+	}, {
+		name: "slack channels without tokens",
+		yaml: head + lines("environments: {dev: }", "slack: {default_channel: C123}"),
+		want: []string{"line 4: slack: set app_token (xapp-…) and bot_token (xoxb-…) for the bot to post to channels"},
+	}, {
 		name: "empty file",
 		yaml: "# nothing yet\n",
 		want: []string{"the file is empty; it needs at least state, git and environments"},
@@ -215,7 +231,7 @@ func TestMergeKeys(t *testing.T) {
 	)
 	_, err := Parse([]byte(yaml), env(nil))
 	want := []string{
-		"line 3: x-defaults: unknown key; known keys here: state, git, environments, rbac, api, console",
+		"line 3: x-defaults: unknown key; known keys here: state, git, environments, rbac, api, console, slack",
 		"line 8: environments.prod-c.unknown: unknown key; known keys here: upstream, argocd, group",
 	}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {

@@ -3,6 +3,7 @@ package deploy
 import (
 	"regexp"
 	"strconv"
+	"time"
 )
 
 // Env is the name of an environment, 1:1 with a cluster.
@@ -125,3 +126,17 @@ func (e Env) String() string   { return string(e) }
 func (g Group) String() string { return string(g) }
 func (a App) String() string   { return string(a) }
 func (t Team) String() string  { return string(t) }
+
+// LifetimeDuration is the duration of a valid suggested lifetime (a day is 24 hours, a
+// week 7 days); 0 for none.
+func LifetimeDuration(s string) (time.Duration, error) {
+	if err := ValidateLifetime(s); err != nil || s == "" {
+		return 0, err
+	}
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || n > 100000 {
+		return 0, Invalidf("lock lifetime %q is too long", s)
+	}
+	unit := map[byte]time.Duration{'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[s[len(s)-1]]
+	return time.Duration(n) * unit, nil
+}

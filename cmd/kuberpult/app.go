@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"kuberpult/api"
+	"kuberpult/bot"
 	"kuberpult/commands"
 	"kuberpult/config"
 	"kuberpult/console"
@@ -52,6 +53,8 @@ type app struct {
 	// onPush are the subscribers to push events inside the process (the Slack cards and
 	// the Argo CD watcher subscribe here).
 	onPush []func(deploy.PushEvent)
+	// observers hear of every committed action (the Slack bot announces what CI did).
+	observers []func(commands.Request, commands.Result)
 }
 
 // openApp opens the store and prepares the git writer; mode names this process in the
@@ -87,7 +90,11 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, mode str
 	a.writer = w
 	th := &throttle{status: w.Status, now: time.Now, waiting: db.Waiting}
 	a.handler = commands.New(commands.Options{Store: db, Environments: cfg.Environments, Policy: pol,
-		Notify: w.Notify, Backpressure: th.wait, Logger: log})
+		Notify: w.Notify, Backpressure: th.wait, Logger: log, Observe: func(r commands.Request, res commands.Result) {
+			for _, f := range a.observers {
+				f(r, res)
+			}
+		}})
 	return a, nil
 }
 
@@ -128,8 +135,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := a.handler.SyncEnvironments(ctx, deploy.ViaScheduler); err != nil {
 		return err
 	}
+	var b *bot.Bot
+	if cfg.Slack.Enabled() {
+		b = a.slackBot()
+		a.onPush = append(a.onPush, b.Pushed)
+		a.observers = append(a.observers, b.Observe)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.writer.Run(gctx, a.db) })
+	if b != nil {
+		g.Go(func() error { return b.Run(gctx) })
+	}
 	g.Go(func() error { return a.pruneRequests(gctx) })
 	if cfg.API.Listen != "" {
 		srv := a.apiServer()
@@ -167,6 +183,18 @@ func (a *app) pruneRequests(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// slackBot prepares the Slack bot of the configuration.
+func (a *app) slackBot() *bot.Bot {
+	sc := a.cfg.Slack
+	teams := map[deploy.Team]string{}
+	for t, c := range sc.Teams {
+		teams[deploy.Team(t)] = c.Channel
+	}
+	return bot.New(bot.Options{AppToken: sc.AppToken, BotToken: sc.BotToken, APIURL: sc.APIURL,
+		Command: sc.SlashCommand(), DefaultChannel: sc.DefaultChannel, TeamChannels: teams,
+		Exec: a.handler, Store: a.db, Logger: a.log.With("part", "slack")})
 }
 
 func (a *app) apiServer() *api.Server {

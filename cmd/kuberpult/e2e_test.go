@@ -261,6 +261,8 @@ func TestCheckConfig(t *testing.T) {
 	var out bytes.Buffer
 	t.Setenv("GIT_TOKEN", "secret-token")
 	t.Setenv("KUBERPULT_CI_TOKEN", "0123456789abcdef0123")
+	t.Setenv("SLACK_APP_TOKEN", "xapp-1-example")
+	t.Setenv("SLACK_BOT_TOKEN", "xoxb-example")
 	if err := run(context.Background(), []string{"check-config", "--config", "../../config.example.yaml"}, nil, &out, io.Discard); err != nil {
 		t.Fatalf("check-config config.example.yaml: %v", err)
 	}

@@ -35,6 +35,11 @@ type Store interface {
 	RenewLease(ctx context.Context, l deploy.Lease, now time.Time, ttl time.Duration) (deploy.Lease, error)
 	ReleaseLease(ctx context.Context, l deploy.Lease) error
 	Lease(ctx context.Context, name string) (deploy.Lease, bool, error)
+
+	SaveCard(ctx context.Context, c deploy.Card) error
+	Card(ctx context.Context, actionID int64) (deploy.Card, bool, error)
+	ActionCommit(ctx context.Context, actionID int64) (string, error)
+	Remind(ctx context.Context, name string, now time.Time) (bool, error)
 }
 
 type test struct {
@@ -63,6 +68,8 @@ var tests = []test{
 	{"failed entries", testFailed},
 	{"render state", testRenderState},
 	{"leases", testLeases},
+	{"cards", testCards},
+	{"reminders once", testReminders},
 	{"concurrent acts", func(t *testing.T, s Store) { testConcurrentDeploys(t, []Store{s}) }},
 	{"concurrent counter", func(t *testing.T, s Store) { testCounter(t, []Store{s}) }},
 }

@@ -1,0 +1,264 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"kuberpult/commands"
+	"kuberpult/deploy"
+)
+
+// Executor runs commands; *commands.Handler implements it.
+type Executor interface {
+	Execute(ctx context.Context, r commands.Request) commands.Result
+	Run(ctx context.Context, r commands.Request, cmd commands.Command) commands.Result
+	Environments() deploy.Environments
+	State(ctx context.Context) (deploy.State, error)
+}
+
+// Store keeps the cards (so threads survive restarts) and the reminders sent; *store.DB
+// implements it.
+type Store interface {
+	SaveCard(ctx context.Context, c deploy.Card) error
+	Card(ctx context.Context, actionID int64) (deploy.Card, bool, error)
+	ActionCommit(ctx context.Context, actionID int64) (string, error)
+	Remind(ctx context.Context, name string, now time.Time) (bool, error)
+}
+
+// Options configure the bot.
+type Options struct {
+	AppToken string // xapp-…: Socket Mode
+	BotToken string // xoxb-…: the Web API
+	APIURL   string // the Web API base, "" for Slack's
+	Command  string // the slash command, e.g. /kuberpult
+	// DefaultChannel and TeamChannels get what happens without a person asking.
+	DefaultChannel string
+	TeamChannels   map[deploy.Team]string
+	Exec           Executor
+	Store          Store
+	// ConfirmFor is how long a "Deploy anyway" question can be answered (default 1h).
+	ConfirmFor time.Duration
+	// CacheFor is how long users and user groups are cached (default 10m).
+	CacheFor time.Duration
+	// RemindEvery is how often lock lifetimes are checked (default 1m).
+	RemindEvery time.Duration
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+// Bot is the Slack adapter. Run connects it; Pushed and Observe feed it from the rest of the
+// program and never block.
+type Bot struct {
+	o      Options
+	api    *slack.Client
+	log    *slog.Logger
+	now    func() time.Time
+	people *people
+	post   *poster
+
+	cardMu  sync.Mutex
+	mu      sync.Mutex
+	jobs    chan func(ctx context.Context) // work handed out by Pushed and Observe
+	viewers map[string]time.Time           // who opened App Home, when
+	// homeDirty: something changed since the boards were last refreshed.
+	homeDirty bool
+}
+
+// ErrToken is returned by Run when Slack refuses a token.
+var ErrToken = errors.New("slack refused a token")
+
+// New returns a bot.
+func New(o Options) *Bot {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Command == "" {
+		o.Command = "/kuberpult"
+	}
+	if o.ConfirmFor <= 0 {
+		o.ConfirmFor = time.Hour
+	}
+	if o.CacheFor <= 0 {
+		o.CacheFor = 10 * time.Minute
+	}
+	if o.RemindEvery <= 0 {
+		o.RemindEvery = time.Minute
+	}
+	opts := []slack.Option{slack.OptionAppLevelToken(o.AppToken)}
+	if o.APIURL != "" {
+		u := o.APIURL
+		if !strings.HasSuffix(u, "/") {
+			u += "/"
+		}
+		opts = append(opts, slack.OptionAPIURL(u))
+	}
+	api := slack.New(o.BotToken, opts...)
+	b := &Bot{o: o, api: api, log: o.Logger, now: o.Now,
+		jobs: make(chan func(context.Context), 1024), viewers: map[string]time.Time{}}
+	b.people = &people{api: api, now: o.Now, ttl: o.CacheFor, users: map[string]cached[person]{}}
+	b.post = newPoster(api, o.Logger)
+	return b
+}
+
+// Run connects to Slack and serves until ctx ends. A token Slack refuses is an error that
+// names the token (ErrToken); lost connections are re-opened by the Socket Mode client.
+func (b *Bot) Run(ctx context.Context) error {
+	if _, err := b.api.AuthTestContext(ctx); err != nil {
+		return fmt.Errorf("%w: slack.bot_token (xoxb-…): %v", ErrToken, err)
+	}
+	client := socketmode.New(b.api)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	errc := make(chan error, 1)
+	wg.Add(3)
+	go func() { defer wg.Done(); errc <- client.RunContext(ctx) }()
+	go func() { defer wg.Done(); b.runJobs(ctx) }()
+	go func() { defer wg.Done(); b.remindLoop(ctx) }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			cancel()
+			if ctx.Err() != nil && err == nil || errors.Is(err, context.Canceled) {
+				return nil
+			}
+			if isAuthError(err) {
+				return fmt.Errorf("%w: slack.app_token (xapp-…, Socket Mode): %v", ErrToken, err)
+			}
+			return fmt.Errorf("slack socket mode: %w", err)
+		case ev, ok := <-client.Events:
+			if !ok {
+				return nil
+			}
+			b.dispatch(ctx, client, ev, &wg)
+		}
+	}
+}
+
+func isAuthError(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	for _, code := range []string{"invalid_auth", "not_authed", "token_revoked", "account_inactive", "token_expired"} {
+		if strings.Contains(s, code) {
+			return true
+		}
+	}
+	return false
+}
+
+// dispatch acknowledges an envelope at once and hands its work to a goroutine of its own,
+// so that the next envelope is read (and acknowledged) without waiting.
+func (b *Bot) dispatch(ctx context.Context, client *socketmode.Client, ev socketmode.Event, wg *sync.WaitGroup) {
+	switch ev.Type {
+	case socketmode.EventTypeConnected:
+		b.log.Info("slack connected")
+		return
+	case socketmode.EventTypeConnectionError:
+		b.log.Warn("slack connection error", "err", ev.Data)
+		return
+	case socketmode.EventTypeSlashCommand, socketmode.EventTypeEventsAPI, socketmode.EventTypeInteractive:
+	default:
+		return
+	}
+	if ev.Request == nil {
+		return
+	}
+	req := *ev.Request
+	var work func(ctx context.Context)
+	var payload any
+	switch ev.Type {
+	case socketmode.EventTypeSlashCommand:
+		cmd, ok := ev.Data.(slack.SlashCommand)
+		if ok {
+			work = func(ctx context.Context) { b.slash(ctx, req.EnvelopeID, cmd) }
+		}
+	case socketmode.EventTypeEventsAPI:
+		work = b.event(ev)
+	case socketmode.EventTypeInteractive:
+		cb, ok := ev.Data.(slack.InteractionCallback)
+		if ok {
+			payload, work = b.interaction(ctx, cb)
+		}
+	}
+	if payload != nil {
+		client.Ack(req, payload)
+	} else {
+		client.Ack(req)
+	}
+	if work == nil {
+		return
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		work(ctx)
+	}()
+}
+
+// Pushed is the push-event subscriber: the card of the action shows the commit.
+func (b *Bot) Pushed(ev deploy.PushEvent) {
+	b.enqueue(func(ctx context.Context) { b.cardPushed(ctx, ev.ActionID, ev.Commit) })
+	b.mu.Lock()
+	b.homeDirty = true
+	b.mu.Unlock()
+}
+
+// Observe hears of every committed action; what CI and the scheduler did is announced in
+// the owning team's channel.
+func (b *Bot) Observe(r commands.Request, res commands.Result) {
+	if r.Via == deploy.ViaSlack || r.Via == deploy.ViaConsole {
+		return // a person asked: the adapter that asked answers
+	}
+	b.enqueue(func(ctx context.Context) { b.announce(ctx, res) })
+	b.mu.Lock()
+	b.homeDirty = true
+	b.mu.Unlock()
+}
+
+func (b *Bot) enqueue(job func(ctx context.Context)) {
+	select {
+	case b.jobs <- job:
+	default:
+		b.log.Warn("slack queue full: an update was dropped")
+	}
+}
+
+// homeEvery is how often open App Home boards are refreshed at most.
+const homeEvery = 5 * time.Second
+
+func (b *Bot) runJobs(ctx context.Context) {
+	t := time.NewTicker(homeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case job := <-b.jobs:
+			job(ctx)
+		case <-t.C:
+			b.mu.Lock()
+			dirty := b.homeDirty
+			b.homeDirty = false
+			b.mu.Unlock()
+			if dirty {
+				b.refreshHomes(ctx)
+			}
+		}
+	}
+}
