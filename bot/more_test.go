@@ -1,0 +1,82 @@
+package bot_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"kuberpult/bot/slackfake"
+)
+
+// TestMentionsDMsAndHome: "@kuberpult …" in a channel and a DM carry the same commands (a
+// query is answered to the asker alone); opening App Home publishes the board; a user
+// group grants what policy.csv gives @releasers.
+func TestMentionsDMsAndHome(t *testing.T) {
+	hs := start(t)
+	t.Cleanup(func() { dump(t, hs) })
+	hs.slack.WaitConnected(t, 1)
+	hs.release("checkout", 1, "development", "staging", "production")
+	hs.card("created release 1")
+
+	hs.slack.AppMention("UALICE", channel, "<@UBOT> deploy checkout to production")
+	hs.ephemeral("UALICE", "you need DeployRelease on production")
+	hs.slack.AppMention("UBOB", channel, "<@UBOT> deploy checkout to production")
+	hs.card("bob")
+	if v := hs.running("production", "checkout"); v != 1 {
+		t.Errorf("production runs %d after bob's deploy (a @releasers member), want 1", v)
+	}
+
+	hs.slack.DirectMessage("UALICE", "status checkout")
+	eventually(t, "the DM answer", func() bool {
+		for _, m := range hs.slack.Messages("DUALICE") {
+			if strings.Contains(m.Text, "checkout") {
+				return true
+			}
+		}
+		return false
+	})
+
+	hs.slack.AppHomeOpened("UALICE")
+	hs.slack.WaitCall(t, "views.publish", nil)
+	views := hs.slack.Views("UALICE")
+	if len(views) == 0 || views[0].Type != "home" || !strings.Contains(string(views[0].Blocks), "checkout") {
+		t.Fatalf("App Home: %+v", views)
+	}
+}
+
+// TestCardAcrossRestart: the remote refuses pushes while a card waits; the program restarts;
+// once the remote accepts, the card of the action before the restart shows the commit and
+// its thread says so. The commit is authored by the Slack user.
+func TestCardAcrossRestart(t *testing.T) {
+	hs := start(t)
+	t.Cleanup(func() { dump(t, hs) })
+	hs.slack.WaitConnected(t, 1)
+	hs.release("checkout", 1, "development", "staging")
+	hs.card("created release 1")
+	eventually(t, "the release pushed", func() bool { return hs.tip() != "" })
+
+	hook := filepath.Join(hs.bare, "hooks", "pre-receive")
+	if err := os.WriteFile(hook, []byte("#!/bin/sh\necho 'maintenance' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hs.slash("UALICE", "deploy checkout to staging")
+	c := hs.card("Deployed checkout 1 to staging")
+	hs.restart()
+	if m, _ := hs.slack.Message(channel, c.TS); strings.Contains(string(m.Blocks), "pushed to the env repo") {
+		t.Fatal("the card shows a push the remote refused")
+	}
+	if err := os.Remove(hook); err != nil {
+		t.Fatal(err)
+	}
+	hs.waitMessage(c.TS, "the card of the action before the restart shows the push", func(m slackfake.Message) bool {
+		return strings.Contains(string(m.Blocks), "pushed to the env repo")
+	})
+	// The commit that deployed checkout to staging (a later one may re-render the
+	// environments' config after the restart).
+	commit := hs.git("log", "-1", "--format=%H", "main", "--", "environments/staging/applications/checkout")
+	hs.thread(c.TS, commit)
+	if got := hs.git("log", "-1", "--format=%an <%ae>", commit); got != "alice <alice@example.com>" {
+		t.Errorf("the deploy commit is authored by %q, want the Slack user", got)
+	}
+}
