@@ -123,10 +123,10 @@ func (b *Bot) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	errc := make(chan error, 1)
-	wg.Add(3)
+	wg.Add(2)
 	go func() { defer wg.Done(); errc <- client.RunContext(ctx) }()
 	go func() { defer wg.Done(); b.runJobs(ctx) }()
-	go func() { defer wg.Done(); b.remindLoop(ctx) }()
+	reminding := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -143,6 +143,11 @@ func (b *Bot) Run(ctx context.Context) error {
 		case ev, ok := <-client.Events:
 			if !ok {
 				return nil
+			}
+			if ev.Type == socketmode.EventTypeConnected && !reminding {
+				reminding = true // reminders start once Slack took both tokens
+				wg.Add(1)
+				go func() { defer wg.Done(); b.remindLoop(ctx) }()
 			}
 			b.dispatch(ctx, client, ev, &wg)
 		}

@@ -100,6 +100,9 @@ func (b *Bot) click(ctx context.Context, cb slack.InteractionCallback, a *slack.
 		}
 		req := b.request(who, a.Value, "click:"+channel+":"+msgTS+":"+shortHash(a.Value)+":"+cb.User.ID)
 		res := b.o.Exec.Run(ctx, req, cmd)
+		if cb.Container.IsEphemeral {
+			msgTS = "" // an answer only the clicker saw: what was done gets a card of its own
+		}
 		b.clicked(ctx, channel, msgTS, cardOf(a.BlockID), res)
 	case actConfirm, actCancel:
 		b.answerQuestion(ctx, who, channel, a)
@@ -111,8 +114,8 @@ func (b *Bot) click(ctx context.Context, cb slack.InteractionCallback, a *slack.
 // clicked shows the result of a button: refusals and replays to the clicker alone; what was
 // done as a card in the thread of the clicked message, and a note on that message.
 func (b *Bot) clicked(ctx context.Context, channel, msgTS string, on int64, res commands.Result) {
-	if !wantsCard(res) || channel == "" || channel[0] == 'D' && msgTS == "" {
-		b.answer(ctx, channel, res.Actor.ID, b.answerText(res))
+	if !wantsCard(res) || channel == "" {
+		b.answer(ctx, channel, res.Actor.ID, answerText(res))
 		return
 	}
 	if _, err := b.postCard(ctx, channel, msgTS, card{Result: res}); err != nil {
@@ -122,7 +125,7 @@ func (b *Bot) clicked(ctx context.Context, channel, msgTS string, on int64, res 
 }
 
 // answerText is the ephemeral answer to a request: a replay says who did it and when.
-func (b *Bot) answerText(res commands.Result) string {
+func answerText(res commands.Result) string {
 	if res.Replayed {
 		return fmt.Sprintf("Already done by %s at %s (action %d):\n%s", res.Actor.Display(),
 			res.At.UTC().Format("2006-01-02 15:04 MST"), res.ActionID, reply.Text(commands.Result{Verb: res.Verb, Outcome: res.Outcome, Deployed: res.Deployed, Locked: res.Locked, Unlocked: res.Unlocked, RolledBack: res.RolledBack, App: res.App, Label: res.Label, Problem: res.Problem, Stale: res.Stale, NoSuchLock: res.NoSuchLock, Already: res.Already, Release: res.Release, Confirm: res.Confirm, At: res.At}))
@@ -202,7 +205,7 @@ func (b *Bot) answerQuestion(ctx context.Context, who person, channel string, a 
 	}
 	res := b.o.Exec.Run(ctx, b.request(who, asked, fmt.Sprintf("confirm:%d:%s", id, user)), run)
 	if !wantsCard(res) {
-		b.answer(ctx, channel, user, b.answerText(res))
+		b.answer(ctx, channel, user, answerText(res))
 		return
 	}
 	b.editCard(ctx, id, func(c *card) bool {
@@ -215,8 +218,42 @@ func (b *Bot) answerQuestion(ctx context.Context, who person, channel string, a 
 	}
 }
 
+// answerBlocks renders an ephemeral answer: the text, and for a lock listing an Unlock
+// button per lock (up to maxLockButtons).
+func answerBlocks(res commands.Result) []slack.Block {
+	bs := textBlocks(answerText(res))
+	if res.Verb != "locks" || res.Problem != nil || len(res.Locks) == 0 {
+		return bs
+	}
+	var btns []slack.BlockElement
+	for _, l := range res.Locks {
+		if len(btns) == maxLockButtons {
+			break
+		}
+		label := fmt.Sprintf("Unlock %s on %s", l.ID, l.Env)
+		if l.App != "" {
+			label = fmt.Sprintf("Unlock %s (%s on %s)", l.ID, l.App, l.Env)
+		}
+		btns = append(btns, button(actRun, clip(label, 70), unlockCommand(l), slack.StyleDefault))
+	}
+	for len(btns) > 0 && len(bs) < maxBlocks {
+		n := min(len(btns), 25) // elements per actions block
+		bs = append(bs, slack.NewActionBlock(fmt.Sprintf("locks-%d", len(bs)), btns[:n]...))
+		btns = btns[n:]
+	}
+	return bs
+}
+
+// maxLockButtons bounds the Unlock buttons of one lock listing.
+const maxLockButtons = 50
+
 // answer shows text to one user.
 func (b *Bot) answer(ctx context.Context, channel, user, text string) {
+	b.answerBlocks(ctx, channel, user, text, textBlocks(text))
+}
+
+// answerBlocks shows text and blocks to one user.
+func (b *Bot) answerBlocks(ctx context.Context, channel, user, text string, blocks []slack.Block) {
 	if channel == "" {
 		dm, _, _, err := b.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
 		if err != nil {
@@ -225,7 +262,7 @@ func (b *Bot) answer(ctx context.Context, channel, user, text string) {
 		}
 		channel = dm.ID
 	}
-	if err := b.post.ephemeral(ctx, channel, user, text, textBlocks(text)); err != nil {
+	if err := b.post.ephemeral(ctx, channel, user, clip(text, previewText), blocks); err != nil {
 		b.log.Error("slack answer", "err", err)
 	}
 }

@@ -204,3 +204,32 @@ func TestRevokedToken(t *testing.T) {
 		t.Errorf("Run = %v, want ErrToken naming slack.bot_token", err)
 	}
 }
+
+// TestReconnectReasons: whatever Slack closes the connection for, the bot reconnects and the
+// next command is answered.
+func TestReconnectReasons(t *testing.T) {
+	hs := start(t)
+	t.Cleanup(func() { dump(t, hs) })
+	hs.slack.WaitConnected(t, 1)
+	for i, drop := range []func(){
+		func() { hs.slack.Disconnect("link_disabled") },
+		func() { hs.slack.DropConnection() },
+	} {
+		drop()
+		hs.slack.WaitConnected(t, i+2)
+		hs.slash("UALICE", "envs")
+		eventually(t, "the answer after reconnect", func() bool { return len(hs.slack.Ephemerals("UALICE")) == i+1 })
+	}
+}
+
+// TestWrongAppToken: an app-level token Slack refuses stops Run with an error naming it.
+func TestWrongAppToken(t *testing.T) {
+	fake := slackfake.New(t)
+	b := bot.New(bot.Options{AppToken: "xapp-1-revoked", BotToken: slackfake.BotToken, APIURL: fake.URL()})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := b.Run(ctx)
+	if !errors.Is(err, bot.ErrToken) || !strings.Contains(err.Error(), "slack.app_token") {
+		t.Errorf("Run = %v, want ErrToken naming slack.app_token", err)
+	}
+}

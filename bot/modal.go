@@ -138,7 +138,7 @@ func (b *Bot) lockSubmitted(ctx context.Context, cb slack.InteractionCallback, c
 	}
 	res := b.o.Exec.Run(ctx, b.request(who, commands.Format(cmd), "view:"+cb.View.ID+":"+cb.View.Hash), cmd)
 	if !wantsCard(res) || channel == "" {
-		b.answer(ctx, channel, cb.User.ID, b.answerText(res))
+		b.answer(ctx, channel, cb.User.ID, answerText(res))
 		return
 	}
 	if _, err := b.postCard(ctx, channel, "", card{Result: res}); err != nil {

@@ -80,3 +80,27 @@ func TestCardAcrossRestart(t *testing.T) {
 		t.Errorf("the deploy commit is authored by %q, want the Slack user", got)
 	}
 }
+
+// TestUnlockFromListing: `locks` answers the asker alone, with an Unlock button per lock; the
+// click removes that lock and posts a card in the channel.
+func TestUnlockFromListing(t *testing.T) {
+	hs := start(t)
+	t.Cleanup(func() { dump(t, hs) })
+	hs.slack.WaitConnected(t, 1)
+	hs.slash("UALICE", `lock staging "db move" --id dbmove`)
+	hs.card("db move")
+	hs.slash("UALICE", "locks")
+	e := hs.ephemeral("UALICE", "dbmove")
+	un := buttons(t, e, "Unlock dbmove")
+	if len(un) != 1 {
+		t.Fatalf("buttons of the listing: %s", e.Blocks)
+	}
+	id := hs.slack.BlockAction(slackfake.BlockAction{UserID: "UALICE", ChannelID: channel, MessageTS: e.TS,
+		ActionID: un[0].ActionID, BlockID: un[0].BlockID, Value: un[0].Value})
+	hs.slack.WaitAck(t, id)
+	hs.card("🔓")
+	st, err := hs.h.State(t.Context())
+	if err != nil || len(st.Locks) != 0 {
+		t.Errorf("locks after Unlock: %+v, %v", st.Locks, err)
+	}
+}

@@ -78,7 +78,7 @@ func (b *Bot) command(ctx context.Context, key, user, channel, thread, text stri
 	}
 	res := b.o.Exec.Execute(ctx, b.request(who, text, key))
 	if !wantsCard(res) {
-		b.answer(ctx, channel, user, b.answerText(res))
+		b.answerBlocks(ctx, channel, user, answerText(res), answerBlocks(res))
 		return
 	}
 	ts, err := b.postCard(ctx, channel, thread, card{Result: res})
