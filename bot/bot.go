@@ -218,6 +218,10 @@ func (b *Bot) dispatch(ctx context.Context, client *socketmode.Client, ev socket
 
 // Pushed is the push-event subscriber: the card of the action shows the commit.
 func (b *Bot) Pushed(ev deploy.PushEvent) {
+	if ev.Failed != "" {
+		b.enqueue(func(ctx context.Context) { b.cardFailed(ctx, ev) })
+		return
+	}
 	b.enqueue(func(ctx context.Context) { b.cardPushed(ctx, ev.ActionID, ev.Commit) })
 	b.mu.Lock()
 	b.homeDirty = true

@@ -22,6 +22,8 @@ type card struct {
 	Notes []string `json:"notes,omitempty"`
 	// Closed: the card's question was answered; its buttons are gone.
 	Closed bool `json:"closed,omitempty"`
+	// Failed is why the change was set aside and never reaches the env repo.
+	Failed string `json:"failed,omitempty"`
 }
 
 // Slack's limits, with room to spare.
@@ -54,7 +56,7 @@ func (c card) rows() []string {
 	if c.Commit != "" {
 		mark = "✅"
 	}
-	if r.Outcome == deploy.OutcomeFailed {
+	if r.Outcome == deploy.OutcomeFailed || c.Failed != "" {
 		mark = "❌"
 	}
 	var rows []string
@@ -122,6 +124,8 @@ func (c card) blocks() []slack.Block {
 	}
 	var ctx []string
 	switch {
+	case c.Failed != "":
+		ctx = append(ctx, "❌ not applied to the env repo: "+c.Failed)
 	case c.Commit != "":
 		ctx = append(ctx, fmt.Sprintf("pushed to the env repo as `%s`", short(c.Commit)))
 	case len(c.rows()) > 0 && c.Result.Confirm == nil && hasRepoChange(c.Result):
@@ -270,6 +274,31 @@ func (b *Bot) cardPushed(ctx context.Context, actionID int64, commit string) {
 		if _, err := b.post.message(ctx, ch, ts, thread, nil); err != nil {
 			b.log.Error("thread reply", "action", actionID, "err", err)
 		}
+	}
+}
+
+// cardFailed shows on the card of an action that its change was set aside, and says so in
+// its thread; without a card (an action from the console or CI without a channel) the
+// owning team's channel, else the default channel, is told.
+func (b *Bot) cardFailed(ctx context.Context, ev deploy.PushEvent) {
+	text := fmt.Sprintf("❌ Action %d could not be applied to the env repo and was set aside: %s. Fix the cause and deploy again.", ev.ActionID, ev.Failed)
+	ch, ts := b.editCard(ctx, ev.ActionID, func(c *card) bool {
+		c.Failed = ev.Failed
+		return true
+	})
+	if ch == "" {
+		ch = b.o.DefaultChannel
+		if st, err := b.o.Exec.State(ctx); err == nil && len(ev.Carried) > 0 {
+			if tc := b.o.TeamChannels[st.TeamOf(ev.Carried[0].App)]; tc != "" {
+				ch = tc
+			}
+		}
+		if ch == "" {
+			return
+		}
+	}
+	if _, err := b.post.message(ctx, ch, ts, text, nil); err != nil {
+		b.log.Error("slack failure", "action", ev.ActionID, "err", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,5 +103,43 @@ func TestUnlockFromListing(t *testing.T) {
 	st, err := hs.h.State(t.Context())
 	if err != nil || len(st.Locks) != 0 {
 		t.Errorf("locks after Unlock: %+v, %v", st.Locks, err)
+	}
+}
+
+// TestFailureOnTheCard: someone put a file where the deployment's directory belongs; the
+// writer sets the change aside, and the card turns ❌ with the reason, in its thread too.
+func TestFailureOnTheCard(t *testing.T) {
+	hs := start(t)
+	t.Cleanup(func() { dump(t, hs) })
+	hs.slack.WaitConnected(t, 1)
+	hs.release("checkout", 1, "development", "staging")
+	hs.card("created release 1")
+	eventually(t, "the release pushed", func() bool { return hs.tip() != "" })
+	clone := filepath.Join(t.TempDir(), "clone")
+	gitCLI(t, "", "clone", "-q", hs.bare, clone)
+	if err := os.MkdirAll(filepath.Join(clone, "environments/staging/applications"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(clone, "environments/staging/applications/checkout"), []byte("a file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitCLI(t, clone, "add", "-A")
+	gitCLI(t, clone, "-c", "user.name=x", "-c", "user.email=x@example.com", "commit", "-qm", "a file in the way")
+	gitCLI(t, clone, "push", "-q", "origin", "HEAD:main")
+
+	hs.slash("UALICE", "deploy checkout to staging")
+	c := hs.card("Deployed checkout 1 to staging")
+	hs.waitMessage(c.TS, "the card shows the failure", func(m slackfake.Message) bool {
+		return strings.Contains(string(m.Blocks), "❌ *checkout*") && strings.Contains(string(m.Blocks), "not applied to the env repo")
+	})
+	hs.thread(c.TS, "could not be applied")
+}
+
+func gitCLI(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
 	}
 }

@@ -59,12 +59,14 @@ type Carried struct {
 }
 
 // PushEvent tells subscribers inside the process that an action's change is in the env
-// repo: pushed as Commit (or already held by it), carrying these deployments.
+// repo: pushed as Commit (or already held by it), carrying these deployments — or, with
+// Failed set, that the change was set aside and will never be pushed (Commit is "").
 type PushEvent struct {
 	ActionID int64
 	Commit   string
 	Carried  []Carried
-	Time     time.Time // when the push was confirmed
+	Time     time.Time // when the push was confirmed (or the change set aside)
+	Failed   string    // why the change cannot be applied; "" for a push
 }
 
 // CarriedBy lists what a change carries to the env repo, in its order.

@@ -190,6 +190,12 @@ func TestPoisonedEntriesAreSetAside(t *testing.T) {
 	bare := newBare(t)
 	pushOther(t, bare, map[string]string{"environments/dev/applications/cart": "a file where a directory belongs\n"})
 	w := openWriter(t, bare)
+	failedEvents := map[int64]string{}
+	w.opts.OnPush = func(e deploy.PushEvent) {
+		if e.Failed != "" {
+			failedEvents[e.ActionID] = e.Failed
+		}
+	}
 	ob := newFakeOutbox()
 	good1 := ob.add(deployChange("dev", "checkout", 1, "v: 1\n"))[0]
 	broken := ob.addBroken("unexpected end of JSON input")
@@ -212,6 +218,9 @@ func TestPoisonedEntriesAreSetAside(t *testing.T) {
 	}
 	if len(reasons) != 4 {
 		t.Errorf("failed entries: %v", reasons)
+	}
+	if diff := cmp.Diff(reasons, failedEvents); diff != "" {
+		t.Errorf("events of the entries set aside (-marked +told):\n%s", diff)
 	}
 	pushed := ob.pushed()
 	if pushed[good1] == "" || pushed[good2] == "" {

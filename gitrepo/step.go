@@ -313,5 +313,8 @@ func (w *Writer) setAside(ctx context.Context, ob Outbox, e deploy.OutboxEntry, 
 	w.log.Error("outbox entry set aside", "id", e.ID, "reason", reason)
 	w.update(func(s *Status) { s.Stats.FailedEntries++ })
 	w.signal()
+	if w.opts.OnPush != nil {
+		w.opts.OnPush(deploy.PushEvent{ActionID: e.ID, Failed: reason, Carried: deploy.CarriedBy(e.Change), Time: w.opts.Now()})
+	}
 	return nil
 }

@@ -49,7 +49,8 @@ type Options struct {
 	StopTimeout time.Duration
 	// PushTimeout bounds one push or fetch; default 2m.
 	PushTimeout time.Duration
-	// OnPush is called once per outbox entry after it was marked pushed, in id order, on
+	// OnPush is called once per outbox entry after it was marked pushed (or set aside as
+	// failed: PushEvent.Failed), in id order, on
 	// the writer's goroutine (so it must not call Flush).
 	OnPush func(deploy.PushEvent)
 }
