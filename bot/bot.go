@@ -50,6 +50,9 @@ type Options struct {
 	CacheFor time.Duration
 	// RemindEvery is how often lock lifetimes are checked (default 1m).
 	RemindEvery time.Duration
+	// PingTimeout is how long the connection may go without a ping from Slack before the
+	// bot reconnects (default 30s, as slack-go).
+	PingTimeout time.Duration
 	Now         func() time.Time
 	Logger      *slog.Logger
 }
@@ -117,7 +120,11 @@ func (b *Bot) Run(ctx context.Context) error {
 	if _, err := b.api.AuthTestContext(ctx); err != nil {
 		return fmt.Errorf("%w: slack.bot_token (xoxb-…): %v", ErrToken, err)
 	}
-	client := socketmode.New(b.api)
+	var opts []socketmode.Option
+	if b.o.PingTimeout > 0 {
+		opts = append(opts, socketmode.OptionPingInterval(b.o.PingTimeout))
+	}
+	client := socketmode.New(b.api, opts...)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

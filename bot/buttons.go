@@ -171,6 +171,13 @@ func (b *Bot) answerQuestion(ctx context.Context, who person, channel string, a 
 		asked  string
 		cancel = kind(a.ActionID) == actCancel
 	)
+	// The card is stored right after it is posted: a click that comes quicker than that
+	// waits for it a little.
+	for wait := 0; wait < 20; wait++ {
+		if _, ok, err := b.o.Store.Card(ctx, id); ok || err != nil || !sleep(ctx, 100*time.Millisecond) {
+			break
+		}
+	}
 	ch, ts := b.editCard(ctx, id, func(c *card) bool {
 		switch {
 		case c.Result.Confirm == nil:
@@ -264,5 +271,17 @@ func (b *Bot) answerBlocks(ctx context.Context, channel, user, text string, bloc
 	}
 	if err := b.post.ephemeral(ctx, channel, user, clip(text, previewText), blocks); err != nil {
 		b.log.Error("slack answer", "err", err)
+	}
+}
+
+// sleep waits for d or until ctx ends; false when ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }

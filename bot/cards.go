@@ -39,8 +39,10 @@ const (
 // or asks something) rather than answered ephemerally (queries, refusals, replays).
 func wantsCard(r commands.Result) bool {
 	switch {
-	case r.Problem != nil, r.Replayed, r.Choice != nil:
-		return false
+	case r.Problem != nil, r.Replayed, r.Choice != nil, r.Stale != nil:
+		return false // refusals, repeats and questions of which: to the asker alone
+	case r.Outcome == deploy.OutcomeNoop && r.Confirm == nil:
+		return false // nothing to do: nothing for the channel
 	}
 	switch r.Verb {
 	case "deploy", "rollback", "lock", "unlock", "release":

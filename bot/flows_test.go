@@ -233,3 +233,66 @@ func TestWrongAppToken(t *testing.T) {
 		t.Errorf("Run = %v, want ErrToken naming slack.app_token", err)
 	}
 }
+
+// TestMissedPings: Slack stops pinging; the bot notices, reconnects and answers.
+func TestMissedPings(t *testing.T) {
+	hs := start(t, func(o *bot.Options) { o.PingTimeout = 200 * time.Millisecond })
+	t.Cleanup(func() { dump(t, hs) })
+	hs.slack.SetPingInterval(20 * time.Millisecond)
+	hs.slack.WaitConnected(t, 1)
+	hs.slack.SetPingInterval(0)
+	hs.slack.WaitConnected(t, 2)
+	hs.slack.SetPingInterval(20 * time.Millisecond)
+	hs.slash("UALICE", "envs")
+	hs.ephemeral("UALICE", "development")
+}
+
+// TestStaleAndExpired: a Rollback & lock click after someone else deployed says who did
+// what and changes nothing; a Deploy anyway click after the question expired does nothing.
+func TestStaleAndExpired(t *testing.T) {
+	var offset atomic.Int64
+	hs := start(t, func(o *bot.Options) {
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	})
+	t.Cleanup(func() { dump(t, hs) })
+	hs.slack.WaitConnected(t, 1)
+	hs.release("checkout", 1, "development", "staging")
+	hs.release("checkout", 2, "development", "staging")
+	hs.slash("UALICE", "deploy checkout 1 to staging")
+	hs.card("Deployed checkout 1 to staging")
+	hs.slash("UALICE", "deploy checkout 2 to staging")
+	c := hs.card("Deployed checkout 2 to staging")
+	rb := buttons(t, c, "Rollback")
+	hs.slash("UBOB", "deploy checkout 1 to staging") // bob rolls back by hand meanwhile
+	hs.card("bob")
+	hs.release("checkout", 3, "development", "staging")
+	hs.slash("UBOB", "deploy checkout 3 to staging")
+	hs.card("Deployed checkout 3 to staging")
+	hs.click("UALICE", c, rb[0])
+	hs.ephemeral("UALICE", "bob")
+	if v := hs.running("staging", "checkout"); v != 3 {
+		t.Errorf("staging runs %d after a stale rollback click, want 3", v)
+	}
+
+	hs.slash("UALICE", `lock staging "freeze"`)
+	hs.card("freeze")
+	hs.slash("UALICE", "deploy checkout 2 to staging")
+	q := hs.card("Locks stand in the way")
+	offset.Store(int64(2 * time.Hour))
+	hs.click("UALICE", q, buttons(t, q, "Deploy anyway")[0])
+	hs.ephemeral("UALICE", "expired")
+	if v := hs.running("staging", "checkout"); v != 3 {
+		t.Errorf("staging runs %d after an expired question, want 3", v)
+	}
+}
+
+// TestHeldAnnounced: an auto-deploy a lock holds back is announced in the team's channel.
+func TestHeldAnnounced(t *testing.T) {
+	hs := start(t)
+	t.Cleanup(func() { dump(t, hs) })
+	hs.slack.WaitConnected(t, 1)
+	hs.slash("UALICE", `lock development "broken tests"`)
+	hs.card("broken tests")
+	hs.release("checkout", 1, "development")
+	hs.card("⏸ *checkout* 1 on *development*")
+}

@@ -177,15 +177,6 @@ func (hs *harness) git(args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// tip is the remote branch's commit; "" before the first push.
-func (hs *harness) tip() string {
-	out, err := exec.Command("git", "--git-dir", hs.bare, "rev-parse", "--verify", "-q", "main").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
 // card waits for a top-level message in the channel whose text or blocks contain want.
 func (hs *harness) card(want string) slackfake.Message {
 	hs.t.Helper()

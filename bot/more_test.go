@@ -46,16 +46,16 @@ func TestMentionsDMsAndHome(t *testing.T) {
 	}
 }
 
-// TestCardAcrossRestart: the remote refuses pushes while a card waits; the program restarts;
-// once the remote accepts, the card of the action before the restart shows the commit and
+// TestCardAcrossRestart: the remote refuses pushes while a card waits; the program stops;
+// once it is started again and the remote accepts, the card of the action before the restart shows the commit and
 // its thread says so. The commit is authored by the Slack user.
 func TestCardAcrossRestart(t *testing.T) {
 	hs := start(t)
 	t.Cleanup(func() { dump(t, hs) })
 	hs.slack.WaitConnected(t, 1)
 	hs.release("checkout", 1, "development", "staging")
-	hs.card("created release 1")
-	eventually(t, "the release pushed", func() bool { return hs.tip() != "" })
+	rel := hs.card("created release 1")
+	hs.waitMessage(rel.TS, "the release pushed", func(m slackfake.Message) bool { return strings.Contains(string(m.Blocks), "pushed") })
 
 	hook := filepath.Join(hs.bare, "hooks", "pre-receive")
 	if err := os.WriteFile(hook, []byte("#!/bin/sh\necho 'maintenance' >&2\nexit 1\n"), 0o755); err != nil {
@@ -63,13 +63,16 @@ func TestCardAcrossRestart(t *testing.T) {
 	}
 	hs.slash("UALICE", "deploy checkout to staging")
 	c := hs.card("Deployed checkout 1 to staging")
-	hs.restart()
+	hs.stop()
 	if m, _ := hs.slack.Message(channel, c.TS); strings.Contains(string(m.Blocks), "pushed to the env repo") {
 		t.Fatal("the card shows a push the remote refused")
 	}
 	if err := os.Remove(hook); err != nil {
 		t.Fatal(err)
 	}
+	n := hs.slack.Connections()
+	hs.run()
+	hs.slack.WaitConnected(t, n+1)
 	hs.waitMessage(c.TS, "the card of the action before the restart shows the push", func(m slackfake.Message) bool {
 		return strings.Contains(string(m.Blocks), "pushed to the env repo")
 	})
@@ -113,8 +116,8 @@ func TestFailureOnTheCard(t *testing.T) {
 	t.Cleanup(func() { dump(t, hs) })
 	hs.slack.WaitConnected(t, 1)
 	hs.release("checkout", 1, "development", "staging")
-	hs.card("created release 1")
-	eventually(t, "the release pushed", func() bool { return hs.tip() != "" })
+	rel := hs.card("created release 1")
+	hs.waitMessage(rel.TS, "the release pushed", func(m slackfake.Message) bool { return strings.Contains(string(m.Blocks), "pushed") })
 	clone := filepath.Join(t.TempDir(), "clone")
 	gitCLI(t, "", "clone", "-q", hs.bare, clone)
 	if err := os.MkdirAll(filepath.Join(clone, "environments/staging/applications"), 0o755); err != nil {
