@@ -219,9 +219,16 @@ func (b *Bot) dispatch(ctx context.Context, client *socketmode.Client, ev socket
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		work(ctx)
+		// Work that was acked is finished even when the bot stops meanwhile (Run waits for
+		// it): a card posted but not stored could never be updated.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishWithin)
+		defer cancel()
+		work(wctx)
 	}()
 }
+
+// finishWithin bounds how long acked work may go on after the bot was told to stop.
+const finishWithin = 15 * time.Second
 
 // Pushed is the push-event subscriber: the card of the action shows the commit.
 func (b *Bot) Pushed(ev deploy.PushEvent) {
@@ -266,7 +273,9 @@ func (b *Bot) runJobs(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case job := <-b.jobs:
-			job(ctx)
+			jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishWithin)
+			job(jctx)
+			cancel()
 		case <-t.C:
 			b.mu.Lock()
 			dirty := b.homeDirty
