@@ -66,6 +66,7 @@ var (
 	postOnly  = []string{http.MethodPost}
 	getOnly   = []string{http.MethodGet}
 	putDelete = []string{http.MethodPut, http.MethodDelete}
+	putOnly   = []string{http.MethodPut}
 )
 
 // buildRoutes lists every endpoint. The lock endpoints answer with and without the /api
@@ -84,6 +85,8 @@ func (s *Server) buildRoutes() []route {
 			newRoute(prefix+"/environments/{env}/applications/{app}/locks/{lock}", putDelete, s.handleLock(appLock)),
 			newRoute(prefix+"/environments/{env}/lock/team/{team}/{lock}", putDelete, s.handleLock(teamLock)),
 			newRoute(prefix+"/environment-groups/{group}/locks/{lock}", putDelete, s.handleLock(groupLock)),
+			newRoute(prefix+"/environments/{env}/releasetrain", putOnly, s.handleTrain),
+			newRoute(prefix+"/environment-groups/{group}/releasetrain", putOnly, s.handleTrain),
 		)
 	}
 	return append(rs,
@@ -91,6 +94,7 @@ func (s *Server) buildRoutes() []route {
 		newRoute("/api/environments", getOnly, s.handleEnvironments),
 		newRoute("/api/applications", getOnly, s.handleApplications),
 		newRoute("/api/locks", getOnly, s.handleLocks),
+		newRoute("/api/environments/{env}/releasetrain/prognosis", getOnly, s.handlePrognosis),
 	)
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"kuberpult/commands"
 	"kuberpult/deploy"
+	"kuberpult/train"
 )
 
 // DefaultMaxRequestBytes limits a request body when Options.MaxRequestBytes is not set.
@@ -37,6 +38,8 @@ type Handler interface {
 	State(ctx context.Context) (deploy.State, error)
 	// Release returns one release.
 	Release(ctx context.Context, app deploy.App, v deploy.Version) (deploy.Release, error)
+	// Prognosis plans a train, writing nothing.
+	Prognosis(ctx context.Context, r commands.Request, c commands.Train) (train.Plan, error)
 	// Environments returns the configured environments.
 	Environments() deploy.Environments
 }

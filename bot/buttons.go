@@ -56,8 +56,8 @@ func (c card) buttons() []slack.BlockElement {
 		}
 	}
 	for _, d := range r.Deployed {
-		if d.From == 0 || len(bs) == maxButtons {
-			continue
+		if d.From == 0 || d.How == deploy.HowTrain || len(bs) == maxButtons {
+			continue // a train's card lists many apps: roll one back with a command
 		}
 		cmd := commands.Format(commands.Rollback{App: d.App, Env: d.Env, To: d.From, From: d.To})
 		bs = append(bs, button(actRun, fmt.Sprintf("Rollback & lock %s on %s", d.App, d.Env), cmd, slack.StyleDanger))

@@ -38,6 +38,7 @@ p, role:developer, DeployRelease, development:*, *, allow
 p, role:developer, DeployRelease, staging:*, *, allow
 p, role:developer, CreateLock, *:*, *, allow
 p, role:developer, DeleteLock, *:*, *, allow
+p, role:developer, DeployReleaseTrain, staging:*, *, allow
 p, role:releaser, DeployRelease, *:*, *, allow
 p, role:ci, CreateRelease, *:*, *, allow
 g, alice@example.com, role:developer

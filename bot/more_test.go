@@ -146,3 +146,25 @@ func gitCLI(t *testing.T, dir string, args ...string) {
 		t.Fatalf("git %v: %v\n%s", args, err, out)
 	}
 }
+
+// TestTrainFromSlack: a prognosis is answered to the asker; the train posts a card with a row
+// per deployment that follows its push, the skipped apps in its thread.
+func TestTrainFromSlack(t *testing.T) {
+	hs := start(t)
+	t.Cleanup(func() { dump(t, hs) })
+	hs.slack.WaitConnected(t, 1)
+	hs.release("checkout", 1, "development", "staging")
+	hs.release("cart", 1, "development")
+	hs.slash("UALICE", "train staging --dry-run")
+	hs.ephemeral("UALICE", "would deploy 1")
+	hs.slash("UALICE", "train staging")
+	c := hs.card("Release train to staging")
+	if !strings.Contains(string(c.Blocks), "*checkout* 1 → *staging*") {
+		t.Errorf("train card rows: %s", c.Blocks)
+	}
+	hs.thread(c.TS, "APP_DOES_NOT_EXIST_IN_ENV")
+	hs.waitMessage(c.TS, "the train pushed", func(m slackfake.Message) bool { return strings.Contains(string(m.Blocks), "pushed to the env repo") })
+	if v := hs.running("staging", "checkout"); v != 1 {
+		t.Errorf("staging runs %d after the train", v)
+	}
+}

@@ -119,6 +119,8 @@ var usage = []struct{ verb, synopsis, about string }{
 			"Exact forms: `unlock --id <lock-id>` (that lock id wherever it is), `unlock env <env|group>`\n" +
 			"(every environment lock there), and `--id <lock-id>` after a target to remove exactly that\n" +
 			"lock (nothing to do when it is gone): `unlock staging --id freeze`, `unlock checkout on staging --id lk-1`."},
+	{"train", "train <env|group> [--team <team>] [--dry-run]",
+		"release train: deploy to the target what runs in its upstream (the newest releases for a latest upstream); --dry-run shows the plan"},
 	{"locks", "locks [<env|group>]", "list locks"},
 	{"status", "status [<app>]", "what runs where, locks and held deployments"},
 	{"envs", "envs", "list environments, their upstreams and groups"},

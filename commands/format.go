@@ -77,6 +77,14 @@ func Format(cmd Command) string {
 		if c.ID != "" {
 			add("--id", c.ID)
 		}
+	case Train:
+		add("train", name(c.Target))
+		if c.Team != "" {
+			add("--team", name(string(c.Team)))
+		}
+		if c.DryRun {
+			add("--dry-run")
+		}
 	case Locks:
 		add("locks")
 		if c.Target != "" {

@@ -153,6 +153,12 @@ func (h *Handler) Run(ctx context.Context, r Request, cmd Command) Result {
 		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
 			return a.unlock(ctx, v, c)
 		})
+	case Train:
+		if !c.DryRun {
+			return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+				return a.train(ctx, v, c)
+			})
+		}
 	}
 	return h.query(ctx, r, cmd)
 }

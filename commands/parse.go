@@ -53,6 +53,7 @@ func init() {
 		"history":  parseHistory,
 		"help":     parseHelp,
 		"audit":    parseAudit,
+		"train":    parseTrain,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"kuberpult/deploy"
+	"kuberpult/train"
 )
 
 // Result is what a command (or a release) did, as data. The handler returns it; each adapter
@@ -47,6 +48,8 @@ type Result struct {
 	Confirm    *Confirmation `json:"confirm,omitempty"` // OutcomeConfirm: the question
 	Choice     *Choice       `json:"choice,omitempty"`  // OutcomeConfirm: which of several was meant
 	Stale      *Stale        `json:"stale,omitempty"`   // OutcomeStale: what changed meanwhile
+	Train      *train.Plan   `json:"train,omitempty"`   // a train or its prognosis: deployed and skipped
+	DryRun     bool          `json:"dryRun,omitempty"`  // a prognosis: nothing was done
 
 	// Answers to queries.
 	State        *deploy.State         `json:"-"` // status
@@ -178,8 +181,12 @@ func (r Result) Summary() string {
 	if r.Problem != nil {
 		return r.Problem.Message
 	}
-	for _, d := range r.Deployed {
-		add("deployed %s %s to %s (was %s)", d.App, d.To, d.Env, versionOrNone(d.From))
+	if r.Train != nil {
+		add("train to %s: %d deployed", r.Train.Target, len(r.Train.Deploys()))
+	} else {
+		for _, d := range r.Deployed {
+			add("deployed %s %s to %s (was %s)", d.App, d.To, d.Env, versionOrNone(d.From))
+		}
 	}
 	if r.Release != nil {
 		add("release %s of %s %s", r.Release.Release.Version, r.Release.Release.App, r.Release.Outcome)

@@ -23,6 +23,8 @@ func (a *action) answer(ctx context.Context, v deploy.View, cmd Command) (Result
 		return Result{Outcome: deploy.OutcomeDone, HelpVerb: c.Verb}, nil
 	case Audit:
 		return a.auditLog(ctx, v, c)
+	case Train:
+		return a.prognosis(ctx, v, c)
 	}
 	return Result{}, fmt.Errorf("no handler for %T", cmd)
 }

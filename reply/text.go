@@ -57,6 +57,8 @@ func body(r commands.Result) string {
 		return releaseText(r)
 	case "sync":
 		return fmt.Sprintf("Recorded the configuration of %d environment(s).", len(r.Targets))
+	case "train":
+		return trainText(r)
 	case "locks":
 		return locksText(r)
 	case "status":
