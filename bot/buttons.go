@@ -62,6 +62,13 @@ func (c card) buttons() []slack.BlockElement {
 		cmd := commands.Format(commands.Rollback{App: d.App, Env: d.Env, To: d.From, From: d.To})
 		bs = append(bs, button(actRun, fmt.Sprintf("Rollback & lock %s on %s", d.App, d.Env), cmd, slack.StyleDanger))
 	}
+	for _, w := range r.Waiting {
+		if len(w.Apps) == 0 || w.EnvLocks > 0 || len(bs) == maxButtons {
+			continue
+		}
+		cmd := commands.Format(commands.Train{Target: string(w.Env)})
+		bs = append(bs, button(actRun, "Run catch-up train to "+string(w.Env), cmd, slack.StylePrimary))
+	}
 	if r.Locked != nil {
 		seen := map[string]bool{}
 		for _, l := range r.Locked.Locks {

@@ -168,3 +168,25 @@ func TestTrainFromSlack(t *testing.T) {
 		t.Errorf("staging runs %d after the train", v)
 	}
 }
+
+// TestCatchUpTrain: the card of an unlock offers a catch-up train into the environment; the
+// click runs exactly that train for the clicker, with their permissions.
+func TestCatchUpTrain(t *testing.T) {
+	hs := start(t)
+	t.Cleanup(func() { dump(t, hs) })
+	hs.slack.WaitConnected(t, 1)
+	hs.slash("UALICE", `lock staging "tests red" --id red`)
+	hs.card("tests red")
+	hs.release("checkout", 1, "development", "staging")
+	hs.slash("UALICE", "unlock red")
+	c := hs.card("Removed 1 lock")
+	btn := buttons(t, c, "Run catch-up train to staging")
+	if len(btn) != 1 {
+		t.Fatalf("unlock card buttons: %s", c.Blocks)
+	}
+	hs.click("UMALLORY", c, btn[0])
+	hs.ephemeral("UMALLORY", "you have no role")
+	hs.click("UALICE", c, btn[0])
+	hs.thread(c.TS, "Release train to staging")
+	eventually(t, "staging caught up", func() bool { return hs.running("staging", "checkout") == 1 })
+}

@@ -166,8 +166,8 @@ func waitingText(ws []commands.EnvWaiting) string {
 			}
 			items[i] = fmt.Sprintf("%s %s → %s", a.App, from, a.To)
 		}
-		fmt.Fprintf(&b, "\n%s: %d app(s) have a newer version waiting: %s. Deploy by hand, e.g. `deploy %s %s to %s`.",
-			w.Env, len(w.Apps), strings.Join(items, ", "), w.Apps[0].App, w.Apps[0].To, w.Env)
+		fmt.Fprintf(&b, "\n%s: %d app(s) have a newer version waiting: %s. Catch up with a release train, `train %s`, or deploy by hand, e.g. `deploy %s %s to %s`.",
+			w.Env, len(w.Apps), strings.Join(items, ", "), w.Env, w.Apps[0].App, w.Apps[0].To, w.Env)
 		if w.EnvLocks > 0 {
 			fmt.Fprintf(&b, " (%s is still locked by %d environment lock(s).)", w.Env, w.EnvLocks)
 		}
