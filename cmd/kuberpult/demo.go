@@ -71,7 +71,7 @@ func runDemo(ctx context.Context, dataDir string, stdin *os.File, stdout, stderr
 Environments: development (gets every release) → staging → production (production-de, production-jp).
 HTTP API on http://%s (try: curl -s http://%s/healthz).
 Try: status · deploy checkout to staging · lock production "peak hours" · deploy payments to production
-     history checkout · locks · unlock production · help · exit
+     history checkout · locks · unlock production · train production --dry-run · help · exit
 Inspect the env repo: git --git-dir %s log --stat
 
 `, cfg.State.SQLite, cfg.Git.URL, cfg.API.Listen, cfg.API.Listen, cfg.Git.URL)
