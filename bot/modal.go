@@ -125,7 +125,9 @@ func targets(envs deploy.Environments) []string {
 		out = append(out, string(e))
 	}
 	for _, g := range envs.Groups() {
-		out = append(out, string(g))
+		if _, isEnv := envs[deploy.Env(g)]; !isEnv { // an environment without a group is its own
+			out = append(out, string(g))
+		}
 	}
 	return out
 }
