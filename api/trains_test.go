@@ -47,7 +47,10 @@ func TestTrainAPI(t *testing.T) {
 		t.Errorf("the prognosis deployed: %+v", d)
 	}
 
-	code, _, body = s.send(rawRequest(t, s, http.MethodPut, "/environment-groups/production/releasetrain", "", "", nil))
+	// As Kuberpult's CLI sends it: `release-train --target-environment production
+	// --use_env_group_target --ci_link …` (PUT, a JSON body with ciLink, base64 author headers).
+	h := http.Header{"Author-Name": {"SmFuZSBEb2U="}, "Author-Email": {"amFuZUBleGFtcGxlLmNvbQ=="}}
+	code, _, body = s.send(rawRequest(t, s, http.MethodPut, "/api/environment-groups/production/releasetrain", "application/json", `{"ciLink":"https://ci.example.com/run/1"}`, h))
 	if code != http.StatusOK {
 		t.Fatalf("group train: %d %s", code, body)
 	}
