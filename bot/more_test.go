@@ -190,3 +190,17 @@ func TestCatchUpTrain(t *testing.T) {
 	hs.thread(c.TS, "Release train to staging")
 	eventually(t, "staging caught up", func() bool { return hs.running("staging", "checkout") == 1 })
 }
+
+// TestChatQuotes: Slack turns quotes typographic and escapes <, > and &; the command reads
+// as typed.
+func TestChatQuotes(t *testing.T) {
+	hs := start(t)
+	t.Cleanup(func() { dump(t, hs) })
+	hs.slack.WaitConnected(t, 1)
+	hs.slash("UALICE", "lock staging “don’t ship &amp; wait for &lt;QA&gt;” --id q1")
+	hs.card("q1")
+	st, err := hs.h.State(t.Context())
+	if err != nil || len(st.Locks) != 1 || st.Locks[0].Message != "don’t ship & wait for <QA>" {
+		t.Errorf("locks: %+v, %v", st.Locks, err)
+	}
+}

@@ -97,10 +97,10 @@ func (b *Bot) command(ctx context.Context, key, user, channel, thread, text stri
 	}
 }
 
-// unescape turns Slack's text escapes back into what the user typed.
+// unescape turns Slack's text escapes back into what the user typed (typographic quotes
+// are the tokenizer's business, as in the console).
 func unescape(s string) string {
-	s = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&", "“", `"`, "”", `"`, "‘", "'", "’", "'").Replace(s)
-	return s
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
 // interaction handles clicks and modal submissions. A view_submission is validated at once
