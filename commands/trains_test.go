@@ -1,9 +1,6 @@
 package commands_test
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,7 +8,6 @@ import (
 
 	"kuberpult/commands"
 	"kuberpult/deploy"
-	"kuberpult/reply"
 )
 
 // TestTrainTranscript: prognoses and trains into an environment and a group (past a locked
@@ -28,24 +24,7 @@ func TestTrainTranscript(t *testing.T) {
 		"train production --dry-run", "train production", "train production --team shop",
 		"history checkout on production-de", "train nowhere",
 	}
-	var b strings.Builder
-	for _, line := range script {
-		rep := f.exec(line)
-		fmt.Fprintf(&b, "> %s\n[%s]\n%s\n\n", line, rep.Outcome, reply.Text(rep))
-	}
-	golden := filepath.Join("testdata", "train.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./commands -run TestTrainTranscript -update)", err)
-	}
-	if diff := cmp.Diff(string(want), b.String()); diff != "" {
-		t.Errorf("transcript (-want +got):\n%s", diff)
-	}
+	checkTranscript(t, f, script, "train.golden")
 }
 
 // TestTrainOneCommit: a train into a group is one outbox entry (one commit) carrying every

@@ -26,12 +26,19 @@ func TestTranscript(t *testing.T) {
 		"unlock production", "rollback checkout on production-de", "history checkout on production-de",
 		"status", "audit --since 20m --env production-de",
 	}
+	checkTranscript(t, f, script, "transcript.golden")
+}
+
+// checkTranscript runs script line by line and compares the outcomes and replies with the
+// golden file testdata/<golden> (regenerated with -update).
+func checkTranscript(t *testing.T, f *fixture, script []string, golden string) {
+	t.Helper()
 	var b strings.Builder
 	for _, line := range script {
 		rep := f.exec(line)
 		fmt.Fprintf(&b, "> %s\n[%s]\n%s\n\n", line, rep.Outcome, reply.Text(rep))
 	}
-	golden := filepath.Join("testdata", "transcript.golden")
+	golden = filepath.Join("testdata", golden)
 	if *update {
 		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
@@ -39,7 +46,7 @@ func TestTranscript(t *testing.T) {
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run go test ./commands -run TestTranscript -update)", err)
+		t.Fatalf("%v (run go test ./commands -run %s -update)", err, t.Name())
 	}
 	if diff := cmp.Diff(string(want), b.String()); diff != "" {
 		t.Errorf("transcript (-want +got):\n%s", diff)
