@@ -45,9 +45,14 @@ func parseTrain(args []word) (Command, error) {
 	return c, nil
 }
 
+type appVersion struct {
+	app deploy.App
+	ver deploy.Version
+}
+
 // plan computes a train's plan inside the view it is decided in. The releases it deploys
 // are loaded once (the plan asks whether they have a manifest for the target).
-func (a *action) plan(ctx context.Context, v deploy.View, c Train) (train.Plan, map[deploy.App]deploy.Release, error) {
+func (a *action) plan(ctx context.Context, v deploy.View, c Train) (train.Plan, map[appVersion]deploy.Release, error) {
 	a.env = deploy.Env(c.Target)
 	targets := train.Targets(a.h.envs, c.Target)
 	if len(targets) == 0 {
@@ -63,16 +68,18 @@ func (a *action) plan(ctx context.Context, v deploy.View, c Train) (train.Plan, 
 	if err != nil {
 		return train.Plan{}, nil, err
 	}
-	rels := map[deploy.App]deploy.Release{}
+	// Environments of a group may have different upstreams, so one app may go to two
+	// versions in one train: releases are kept by app and version.
+	rels := map[appVersion]deploy.Release{}
 	var loadErr error
 	has := func(app deploy.App, ver deploy.Version, env deploy.Env) bool {
-		rel, ok := rels[app]
-		if !ok || rel.Version != ver {
+		rel, ok := rels[appVersion{app, ver}]
+		if !ok {
 			if rel, err = v.Release(ctx, app, ver); err != nil {
 				loadErr = err
 				return false
 			}
-			rels[app] = rel
+			rels[appVersion{app, ver}] = rel
 		}
 		_, ok = rel.Manifests[env]
 		return ok
@@ -107,7 +114,7 @@ func (a *action) train(ctx context.Context, v deploy.View, c Train) (Result, dep
 			if ap.Skip != "" {
 				continue
 			}
-			rel := rels[ap.App]
+			rel := rels[appVersion{ap.App, ap.To}]
 			change.Deployments = append(change.Deployments, deploy.Deployment{Env: e.Env, App: ap.App, Version: ap.To,
 				How: deploy.HowTrain, Actor: a.req.Actor, Time: a.now, Reason: reason + " from " + e.Upstream})
 			manifests = append(manifests, deploy.ManifestChange{Env: e.Env, App: ap.App, Version: ap.To, Manifest: rel.Manifests[e.Env]})

@@ -1,6 +1,7 @@
 package commands_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 
 	"kuberpult/commands"
 	"kuberpult/deploy"
+	"kuberpult/store"
 )
 
 // TestTrainTranscript: prognoses and trains into an environment and a group (past a locked
@@ -62,5 +64,48 @@ func TestTrainOneCommit(t *testing.T) {
 	}
 	if _, err := commands.Parse("train production --dry-run --team shop"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestTrainTwoUpstreams: the environments of a group take their versions from different
+// upstreams; each gets its own version's manifest.
+func TestTrainTwoUpstreams(t *testing.T) {
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	envs := deploy.Environments{
+		"dev": {Upstream: &deploy.Upstream{Latest: true}},
+		"qa":  {Upstream: &deploy.Upstream{Environment: "dev"}},
+		"p1":  {Upstream: &deploy.Upstream{Environment: "dev"}, Group: "prod"},
+		"p2":  {Upstream: &deploy.Upstream{Environment: "qa"}, Group: "prod"},
+	}
+	h := commands.New(commands.Options{Store: db, Environments: envs})
+	r := commands.Request{Actor: deploy.Actor{Kind: deploy.ActorUser, ID: "U1", Name: "alice"}, Via: deploy.ViaConsole}
+	rel := func(v int) {
+		req := releaseReq("checkout", "shop", v, "dev", "qa", "p1", "p2")
+		if res := h.CreateRelease(t.Context(), r, req); !res.OK() {
+			t.Fatalf("release %d: %v", v, res.Problem)
+		}
+	}
+	rel(1)
+	h.Execute(t.Context(), commands.Request{Actor: r.Actor, Via: r.Via, Text: "train qa"})
+	rel(2)
+	res := h.Execute(t.Context(), commands.Request{Actor: r.Actor, Via: r.Via, Text: "train prod"})
+	if res.Outcome != deploy.OutcomeDone {
+		t.Fatalf("train prod: %s %v", res.Outcome, res.Problem)
+	}
+	p, err := db.Pending(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[deploy.Env]string{}
+	for _, m := range p[len(p)-1].Change.Manifests {
+		got[m.Env] = m.Manifest
+	}
+	want := map[deploy.Env]string{"p1": manifest("checkout", "p1", 2), "p2": manifest("checkout", "p2", 1)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("manifests of the train (-want +got):\n%s", diff)
 	}
 }
