@@ -134,8 +134,10 @@ func (b *Bot) clicked(ctx context.Context, channel, msgTS string, on int64, res 
 // answerText is the ephemeral answer to a request: a replay says who did it and when.
 func answerText(res commands.Result) string {
 	if res.Replayed {
+		first := res
+		first.Replayed = false // the stored answer as it was given, under our own line
 		return fmt.Sprintf("Already done by %s at %s (action %d):\n%s", res.Actor.Display(),
-			res.At.UTC().Format("2006-01-02 15:04 MST"), res.ActionID, reply.Text(commands.Result{Verb: res.Verb, Outcome: res.Outcome, Deployed: res.Deployed, Locked: res.Locked, Unlocked: res.Unlocked, RolledBack: res.RolledBack, App: res.App, Label: res.Label, Problem: res.Problem, Stale: res.Stale, NoSuchLock: res.NoSuchLock, Already: res.Already, Release: res.Release, Confirm: res.Confirm, At: res.At}))
+			res.At.UTC().Format("2006-01-02 15:04 MST"), res.ActionID, reply.Text(first))
 	}
 	return reply.Text(res)
 }
