@@ -91,7 +91,9 @@ func Run(ctx context.Context, o Options) error {
 		} else {
 			fmt.Fprintln(o.Out, reply.Text(res))
 		}
-		if !res.OK() {
+		if !res.OK() && !(o.Interactive && ctx.Err() != nil) {
+			// A command cut short by Ctrl-C at the terminal is what the person asked for; a
+			// script that was interrupted did not do what it says, and fails.
 			failed++
 		}
 		if o.AfterCommand != nil {
