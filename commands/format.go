@@ -85,6 +85,29 @@ func Format(cmd Command) string {
 		if c.DryRun {
 			add("--dry-run")
 		}
+	case Hold:
+		add("hold")
+		formatTrainRef(add, c.App, c.Train)
+		if c.Reason != "" {
+			add(q(c.Reason))
+		}
+		formatSlot(add, c.Slot)
+	case Unhold:
+		add("unhold")
+		formatTrainRef(add, c.App, c.Train)
+		formatSlot(add, c.Slot)
+	case Approve:
+		add("approve")
+		formatTrainRef(add, "", c.Train)
+		formatSlot(add, c.Slot)
+	case Trains:
+		add("trains")
+	case Announce: // the scheduler's, not the command language's
+		add("announce", "train", c.Train)
+		formatSlot(add, c.Slot)
+	case Depart:
+		add("depart", "train", c.Train)
+		formatSlot(add, c.Slot)
 	case Locks:
 		add("locks")
 		if c.Target != "" {

@@ -12,6 +12,7 @@ import (
 
 	"kuberpult/deploy"
 	"kuberpult/policy"
+	"kuberpult/train"
 )
 
 // Store is what the Handler needs of the state store. Every action is one call of Act: the
@@ -37,6 +38,9 @@ type Options struct {
 	// Observe, when set, hears of every action after it was committed (not of queries, not
 	// of replays): chat adapters announce what CI and the scheduler did. It must not block.
 	Observe func(Request, Result)
+	// Trains are the scheduled trains (hold, approve, and the scheduler's announcements
+	// and departures name them).
+	Trains []train.Scheduled
 	// Now is the clock; NewID makes lock ids. Both default to the real thing.
 	Now    func() time.Time
 	NewID  func() string
@@ -49,6 +53,7 @@ type Options struct {
 type Handler struct {
 	store   Store
 	envs    deploy.Environments
+	trains  []train.Scheduled
 	policy  *policy.Policy
 	gate    policy.Gate
 	notify  func()
@@ -61,7 +66,7 @@ type Handler struct {
 
 // New returns a Handler.
 func New(o Options) *Handler {
-	h := &Handler{store: o.Store, envs: o.Environments, policy: o.Policy, notify: o.Notify, observe: o.Observe, wait: o.Backpressure, now: o.Now, newID: o.NewID, log: o.Logger}
+	h := &Handler{store: o.Store, envs: o.Environments, trains: o.Trains, policy: o.Policy, notify: o.Notify, observe: o.Observe, wait: o.Backpressure, now: o.Now, newID: o.NewID, log: o.Logger}
 	h.gate = policy.Gate{Policy: o.Policy, Envs: o.Environments}
 	if h.notify == nil {
 		h.notify = func() {}
@@ -119,6 +124,9 @@ type Request struct {
 	// Idempotency-Key, one per console line. A request with a key that was seen before gets
 	// the first result back and changes nothing. Keys are scoped by entry point.
 	Key string
+	// Zone is the time zone of the person asking (an IANA name, from Slack's profile or the
+	// console's TZ), for showing times; "" when unknown.
+	Zone string
 }
 
 // Execute parses and runs one command line.
@@ -152,6 +160,26 @@ func (h *Handler) Run(ctx context.Context, r Request, cmd Command) Result {
 	case Unlock:
 		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
 			return a.unlock(ctx, v, c)
+		})
+	case Hold:
+		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.hold(ctx, v, c)
+		})
+	case Unhold:
+		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.unhold(ctx, v, c)
+		})
+	case Approve:
+		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.approve(ctx, v, c)
+		})
+	case Announce:
+		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.announce(ctx, v, c)
+		})
+	case Depart:
+		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.depart(ctx, v, c)
 		})
 	case Train:
 		if !c.DryRun {
@@ -235,7 +263,7 @@ func (h *Handler) query(ctx context.Context, r Request, cmd Command) Result {
 	if err != nil {
 		return h.failed(ctx, a, cmd.verb(), err)
 	}
-	res.Verb, res.At, res.Actor = cmd.verb(), a.now, r.Actor
+	res.Verb, res.At, res.Actor, res.Zone = cmd.verb(), a.now, r.Actor, r.Zone
 	res.ActionID = a.auditAlone(ctx, res)
 	return res
 }

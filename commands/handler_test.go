@@ -34,6 +34,7 @@ func testEnvs() deploy.Environments {
 type fixture struct {
 	t        *testing.T
 	db       *store.DB
+	dbPath   string
 	h        *commands.Handler
 	now      time.Time
 	ids      int
@@ -47,12 +48,13 @@ var (
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"))
+	path := filepath.Join(t.TempDir(), "k.db")
+	db, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f := &fixture{t: t, db: db, now: t0}
+	f := &fixture{t: t, db: db, dbPath: path, now: t0}
 	f.h = commands.New(commands.Options{
 		Store: db, Environments: testEnvs(),
 		Notify: func() { f.notified++ },

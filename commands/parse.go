@@ -54,6 +54,10 @@ func init() {
 		"help":     parseHelp,
 		"audit":    parseAudit,
 		"train":    parseTrain,
+		"trains":   parseTrains,
+		"hold":     parseHold,
+		"unhold":   parseUnhold,
+		"approve":  parseApprove,
 	}
 }
 

@@ -50,6 +50,9 @@ type Result struct {
 	Stale      *Stale        `json:"stale,omitempty"`   // OutcomeStale: what changed meanwhile
 	Train      *train.Plan   `json:"train,omitempty"`   // a train or its prognosis: deployed and skipped
 	DryRun     bool          `json:"dryRun,omitempty"`  // a prognosis: nothing was done
+	// Departure is the scheduled departure a hold, unhold, approve, announce or depart is
+	// about, as it stands after the command.
+	Departure *TrainDeparture `json:"departure,omitempty"`
 
 	// Answers to queries.
 	State        *deploy.State         `json:"-"` // status
@@ -60,6 +63,8 @@ type Result struct {
 	AuditEntries []deploy.AuditEntry   `json:"-"` // audit
 	Outbox       *deploy.OutboxSummary `json:"-"` // status: what waits for the env repo and what failed
 	HelpVerb     string                `json:"-"` // help: one verb, or "" for all
+	Trains       []TrainRow            `json:"-"` // trains
+	Zone         string                `json:"-"` // the viewer's time zone, when known (Request.Zone)
 }
 
 // Problem is why a command was refused or failed. Message is written for people.

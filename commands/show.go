@@ -25,6 +25,8 @@ func (a *action) answer(ctx context.Context, v deploy.View, cmd Command) (Result
 		return a.auditLog(ctx, v, c)
 	case Train:
 		return a.prognosis(ctx, v, c)
+	case Trains:
+		return a.listTrains(ctx, v)
 	}
 	return Result{}, fmt.Errorf("no handler for %T", cmd)
 }

@@ -82,7 +82,7 @@ func tokenize(line string) ([]word, error) {
 func (w word) is(k string) bool { return !w.quoted && w.text == k }
 
 // keywords are the words the grammar gives a meaning; Format quotes names equal to one.
-var keywords = map[string]bool{"to": true, "on": true, "team": true, "env": true, "latest": true}
+var keywords = map[string]bool{"to": true, "on": true, "team": true, "env": true, "latest": true, "for": true, "train": true}
 
 // texts returns the words' texts.
 func texts(ws []word) []string {

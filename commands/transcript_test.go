@@ -38,9 +38,15 @@ func checkTranscript(t *testing.T, f *fixture, script []string, golden string) {
 		rep := f.exec(line)
 		fmt.Fprintf(&b, "> %s\n[%s]\n%s\n\n", line, rep.Outcome, reply.Text(rep))
 	}
+	checkGolden(t, b.String(), golden)
+}
+
+// checkGolden compares got with the golden file testdata/<golden> (rewritten with -update).
+func checkGolden(t *testing.T, got, golden string) {
+	t.Helper()
 	golden = filepath.Join("testdata", golden)
 	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -48,7 +54,7 @@ func checkTranscript(t *testing.T, f *fixture, script []string, golden string) {
 	if err != nil {
 		t.Fatalf("%v (run go test ./commands -run %s -update)", err, t.Name())
 	}
-	if diff := cmp.Diff(string(want), b.String()); diff != "" {
+	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("transcript (-want +got):\n%s", diff)
 	}
 }

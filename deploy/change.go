@@ -17,6 +17,9 @@ type Change struct {
 	// EnvConfigs records the configuration of environments, as the git writer renders
 	// their Argo CD files.
 	EnvConfigs []EnvConfigChange
+	// Departures records scheduled train departures (replacing what was recorded of the
+	// same train and slot).
+	Departures []Departure
 	Repo       *RepoChange // nil when the action changes nothing in the env repo
 	Audit      AuditEntry
 }

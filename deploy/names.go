@@ -64,6 +64,9 @@ func ValidateApp(name string) error { return checkName("application", name, MaxA
 // ValidateTeam checks a team name.
 func ValidateTeam(name string) error { return checkName("team", name, MaxTeamLen) }
 
+// ValidateTrain checks the name of a scheduled train.
+func ValidateTrain(name string) error { return checkName("train", name, MaxEnvLen) }
+
 // ParseVersion reads a version: a positive integer of at most MaxVersion.
 func ParseVersion(s string) (Version, error) {
 	n, err := strconv.ParseUint(s, 10, 64)

@@ -30,6 +30,11 @@ type View interface {
 	LockHistory(ctx context.Context, env Env, limit int) ([]LockRecord, error)
 	// AuditLog returns the audit entries f selects, newest first.
 	AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// Departure returns the departure of a train at a slot; false when nothing is recorded.
+	Departure(ctx context.Context, train string, slot time.Time) (Departure, bool, error)
+	// Departures returns up to limit departures of a train (every train when train is ""),
+	// latest slot first.
+	Departures(ctx context.Context, train string, limit int) ([]Departure, error)
 	// Outbox summarises the git outbox: how much waits, and what failed.
 	Outbox(ctx context.Context) (OutboxSummary, error)
 }

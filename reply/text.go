@@ -59,6 +59,10 @@ func body(r commands.Result) string {
 		return fmt.Sprintf("Recorded the configuration of %d environment(s).", len(r.Targets))
 	case "train":
 		return trainText(r)
+	case "hold", "unhold", "approve", "announce", "depart":
+		return departureText(r)
+	case "trains":
+		return trainsText(r)
 	case "locks":
 		return locksText(r)
 	case "status":

@@ -24,10 +24,12 @@ func trainText(r commands.Result) string {
 		team = " for team " + string(p.Team)
 	}
 	switch {
-	case r.Outcome == deploy.OutcomeDone:
-		fmt.Fprintf(&b, "🚂 Release train to %s%s: deployed %d.", p.Target, team, n)
+	case r.DryRun && r.Verb == "announce":
+		fmt.Fprintf(&b, "🔮 It would deploy %d now:", n)
 	case r.DryRun:
 		fmt.Fprintf(&b, "🔮 Release train to %s%s would deploy %d (nothing was done).", p.Target, team, n)
+	case r.Outcome == deploy.OutcomeDone:
+		fmt.Fprintf(&b, "🚂 Release train to %s%s: deployed %d.", p.Target, team, n)
 	default:
 		fmt.Fprintf(&b, "🚂 Release train to %s%s: nothing to deploy.", p.Target, team)
 	}

@@ -119,6 +119,11 @@ func apply(ctx context.Context, r runner, c deploy.Change) (int64, error) {
 			return 0, err
 		}
 	}
+	for _, d := range c.Departures {
+		if err := saveDeparture(ctx, r, d, id); err != nil {
+			return 0, err
+		}
+	}
 	return id, nil
 }
 

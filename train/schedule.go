@@ -17,6 +17,7 @@ import (
 type Schedule struct {
 	spec cron.Schedule
 	loc  *time.Location
+	text string
 }
 
 var specParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
@@ -32,7 +33,18 @@ func ParseSchedule(spec, tz string) (Schedule, error) {
 	if err != nil {
 		return Schedule{}, fmt.Errorf("schedule %q: %w", spec, err)
 	}
-	return Schedule{spec: s, loc: loc}, nil
+	return Schedule{spec: s, loc: loc, text: spec}, nil
+}
+
+// String is the cron spec as written.
+func (s Schedule) String() string { return s.text }
+
+// Location is the time zone the spec is read in.
+func (s Schedule) Location() *time.Location {
+	if s.loc == nil {
+		return time.UTC
+	}
+	return s.loc
 }
 
 // Next returns the first departure after t.

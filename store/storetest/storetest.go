@@ -70,6 +70,7 @@ var tests = []test{
 	{"leases", testLeases},
 	{"cards", testCards},
 	{"reminders once", testReminders},
+	{"train departures", testDepartures},
 	{"concurrent acts", func(t *testing.T, s Store) { testConcurrentDeploys(t, []Store{s}) }},
 	{"concurrent counter", func(t *testing.T, s Store) { testCounter(t, []Store{s}) }},
 }

@@ -1,0 +1,211 @@
+package reply
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"kuberpult/commands"
+	"kuberpult/deploy"
+)
+
+// DepartureTime shows a departure's time on its train's wall clock, or in zone when given
+// (the viewer's).
+func DepartureTime(t time.Time, zone string) string {
+	loc, err := time.LoadLocation(zone)
+	if err != nil || zone == "" {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("Mon 2 Jan 15:04 MST")
+}
+
+// Until says how far away t is from now: "in 25m", "in 3h10m", "2m ago".
+func Until(t, now time.Time) string {
+	d := t.Sub(now).Round(time.Minute)
+	past := d < 0
+	if past {
+		d = -d
+	}
+	s := strings.TrimSuffix(d.String(), "0s")
+	if d < time.Minute {
+		s = "<1m"
+	}
+	if h := d / time.Hour; h >= 48 {
+		s = fmt.Sprintf("%dd", h/24)
+	}
+	if past {
+		return s + " ago"
+	}
+	return "in " + s
+}
+
+// DepartureStatus is what people did about a departure, one line each: held, apps held out,
+// approved or still waiting for an approval, and how it ended.
+func DepartureStatus(d *commands.TrainDeparture) []string {
+	var out []string
+	if d.HeldBy != nil {
+		s := "✋ Held by " + d.HeldBy.Display()
+		if d.HoldReason != "" {
+			s += ": " + d.HoldReason
+		}
+		out = append(out, s)
+	}
+	for _, h := range d.HeldApps {
+		out = append(out, fmt.Sprintf("✋ %s held out by %s (lock %s until it has left)", h.App, h.By.Display(), h.Lock))
+	}
+	switch {
+	case d.Approval == "":
+	case d.ApprovedBy != nil:
+		out = append(out, "✅ Approved by "+d.ApprovedBy.Display())
+	case !d.State.Final():
+		out = append(out, fmt.Sprintf("⏳ Needs an approval by someone with role %s before it leaves", d.Approval))
+	}
+	switch d.State {
+	case deploy.DepartureNotRun:
+		out = append(out, "⛔ Did not depart: "+d.Note)
+	case deploy.DepartureMissed:
+		out = append(out, "⚠️ "+capitalize(d.Note))
+	}
+	return out
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// departureText renders hold, unhold, approve, announce and depart.
+func departureText(r commands.Result) string {
+	d := r.Departure
+	if d == nil {
+		return string(r.Outcome)
+	}
+	when := fmt.Sprintf("train %s (%s)", d.Train, DepartureTime(d.Slot, d.Zone))
+	noop := r.Outcome == deploy.OutcomeNoop
+	var s string
+	switch r.Verb {
+	case "hold":
+		switch {
+		case r.App != "" && noop:
+			s = fmt.Sprintf("%s is held out of %s already.", r.App, when)
+		case r.App != "":
+			s = fmt.Sprintf("✋ %s stays out of %s: app lock %s on %s until it has left. `unhold %s for train %s` undoes it.",
+				r.App, when, lockIDOf(r), joinEnvs(r.Targets), r.App, d.Train)
+		case noop:
+			s = fmt.Sprintf("%s is held already, by %s.", capitalize(when), d.HeldBy.Display())
+		default:
+			s = fmt.Sprintf("✋ Held %s: it will not depart. `unhold train %s` undoes it.", when, d.Train)
+		}
+	case "unhold":
+		switch {
+		case r.App != "" && noop:
+			s = fmt.Sprintf("%s was not held out of %s; nothing to do.", r.App, when)
+		case r.App != "":
+			s = fmt.Sprintf("▶️ %s goes with %s again.", r.App, when)
+		case noop:
+			s = fmt.Sprintf("%s is not held; nothing to do.", capitalize(when))
+		default:
+			s = fmt.Sprintf("▶️ %s is no longer held.", capitalize(when))
+		}
+	case "approve":
+		if noop {
+			s = fmt.Sprintf("%s is approved already, by %s.", capitalize(when), d.ApprovedBy.Display())
+		} else {
+			s = fmt.Sprintf("✅ Approved %s.", when)
+		}
+	case "announce":
+		return AnnouncementText(r, r.At)
+	case "depart":
+		switch d.State {
+		case deploy.DepartureDeparted:
+			return fmt.Sprintf("🚂 %s departed.\n%s", capitalize(when), trainText(r))
+		case deploy.DepartureNotRun:
+			return fmt.Sprintf("⛔ %s did not depart: %s.", capitalize(when), d.Note)
+		case deploy.DepartureMissed:
+			return fmt.Sprintf("⚠️ %s was %s.", capitalize(when), d.Note)
+		}
+		return fmt.Sprintf("%s: %s", capitalize(when), d.State)
+	}
+	return s
+}
+
+func lockIDOf(r commands.Result) string {
+	if r.Locked != nil && len(r.Locked.Locks) > 0 {
+		return r.Locked.Locks[0].ID
+	}
+	return ""
+}
+
+// AnnouncementText is an announcement as text: when the train leaves, its prognosis, what
+// people did about it and how to hold or approve it.
+func AnnouncementText(r commands.Result, now time.Time) string {
+	d := r.Departure
+	var b strings.Builder
+	team := ""
+	if d.Team != "" {
+		team = " (team " + string(d.Team) + ")"
+	}
+	fmt.Fprintf(&b, "📣 Train %s to %s%s departs %s (%s).", d.Train, d.Target, team, DepartureTime(d.Slot, d.Zone), Until(d.Slot, now))
+	if r.Train != nil {
+		b.WriteString("\n" + trainText(r))
+	}
+	for _, line := range DepartureStatus(d) {
+		b.WriteString("\n" + line)
+	}
+	fmt.Fprintf(&b, "\n`hold train %s` holds it; `hold <app> for train %s` keeps an app out.", d.Train, d.Train)
+	if d.Approval != "" && d.ApprovedBy == nil {
+		fmt.Fprintf(&b, " `approve train %s` approves it.", d.Train)
+	}
+	return b.String()
+}
+
+// trainsText renders `trains`.
+func trainsText(r commands.Result) string {
+	if len(r.Trains) == 0 {
+		return "No scheduled trains: add them under trains in the config."
+	}
+	rows := [][]string{{"train", "target", "schedule", "next departure", "announced", "state", "last"}}
+	for _, t := range r.Trains {
+		zone := t.Zone
+		if r.Zone != "" {
+			zone = r.Zone
+		}
+		target := t.Target
+		if t.Team != "" {
+			target += " (team " + string(t.Team) + ")"
+		}
+		next, announce, state := "never", "-", "scheduled"
+		if !t.Next.IsZero() {
+			next = DepartureTime(t.Next, zone) + " (" + Until(t.Next, r.At) + ")"
+			announce = DepartureTime(t.Next.Add(-t.Before), zone)
+		}
+		if u := t.Upcoming; u != nil {
+			state = string(u.State)
+			switch {
+			case u.HeldBy != nil:
+				state = "held by " + u.HeldBy.Display()
+			case u.ApprovedBy != nil:
+				state += ", approved by " + u.ApprovedBy.Display()
+			}
+			if len(u.HeldApps) > 0 {
+				state += fmt.Sprintf(", %d app(s) held out", len(u.HeldApps))
+			}
+		}
+		if t.Approval != "" && (t.Upcoming == nil || t.Upcoming.ApprovedBy == nil) {
+			state += ", needs approval (" + t.Approval + ")"
+		}
+		last := "-"
+		if l := t.Last; l != nil {
+			last = DepartureTime(l.Slot, zone) + ": " + string(l.State)
+			if l.Note != "" && l.State != deploy.DepartureMissed {
+				last += " (" + l.Note + ")"
+			}
+		}
+		rows = append(rows, []string{t.Name, target, t.Schedule + " " + t.Zone, next, announce, state, last})
+	}
+	var b strings.Builder
+	writeTable(&b, rows)
+	return strings.TrimRight(b.String(), "\n")
+}
