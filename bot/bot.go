@@ -245,6 +245,10 @@ func (b *Bot) Pushed(ev deploy.PushEvent) {
 // Observe hears of every committed action; what CI and the scheduler did is announced in
 // the owning team's channel.
 func (b *Bot) Observe(r commands.Request, res commands.Result) {
+	if res.Departure != nil { // a train's card follows what anyone does to its departure
+		b.enqueue(func(ctx context.Context) { b.scheduled(ctx, res) })
+		return
+	}
 	if r.Via == deploy.ViaSlack || r.Via == deploy.ViaConsole {
 		return // a person asked: the adapter that asked answers
 	}

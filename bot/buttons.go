@@ -100,6 +100,9 @@ func (b *Bot) click(ctx context.Context, cb slack.InteractionCallback, a *slack.
 	}
 	switch kind(a.ActionID) {
 	case actRun:
+		if a.Value == "" { // a menu ("Hold my app…"): the chosen option carries the command
+			a.Value = a.SelectedOption.Value
+		}
 		cmd, err := commands.Parse(a.Value)
 		if err != nil {
 			b.answer(ctx, channel, cb.User.ID, "This button no longer works: "+err.Error())

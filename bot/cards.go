@@ -93,6 +93,9 @@ func (c card) rows() []string {
 
 // title is the card's first line: who did what.
 func (c card) title() string {
+	if d := c.Result.Departure; d != nil && c.Result.Verb == "announce" {
+		return fmt.Sprintf("📣 Train %s to %s departs %s", d.Train, d.Target, reply.DepartureTime(d.Slot, d.Zone))
+	}
 	text := reply.Text(c.Result)
 	first, _, _ := strings.Cut(text, "\n")
 	who := c.Result.Actor.Display()
@@ -112,6 +115,9 @@ func envList(envs []deploy.Env) string {
 
 // blocks renders the card within Slack's limits.
 func (c card) blocks() []slack.Block {
+	if c.Result.Verb == "announce" && c.Result.Departure != nil {
+		return c.announcementBlocks()
+	}
 	bs := []slack.Block{section(c.title())}
 	rows := c.rows()
 	more := 0

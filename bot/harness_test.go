@@ -17,6 +17,7 @@ import (
 	"kuberpult/gitrepo"
 	"kuberpult/policy"
 	"kuberpult/store"
+	"kuberpult/train"
 )
 
 // The harness runs the bot as serve does: a real SQLite file, the commands Handler, the git
@@ -44,6 +45,7 @@ p, role:ci, CreateRelease, *:*, *, allow
 g, alice@example.com, role:developer
 g, @releasers, role:releaser
 g, token:ci, role:ci
+g, @releasers, role:release-manager
 `
 
 type harness struct {
@@ -55,11 +57,20 @@ type harness struct {
 	dbPath string
 	stop   func()
 	now    func() time.Time
+	trains []train.Scheduled // scheduled trains of the handler
 }
 
 type option func(*bot.Options)
 
 func start(t *testing.T, opts ...option) *harness {
+	t.Helper()
+	hs := prepare(t)
+	hs.run(opts...)
+	return hs
+}
+
+// prepare makes the fake Slack and the bare remote; run starts the program.
+func prepare(t *testing.T) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	hs := &harness{t: t, slack: slackfake.New(t), bare: filepath.Join(dir, "env.git"), dbPath: filepath.Join(dir, "k.db")}
@@ -70,7 +81,6 @@ func start(t *testing.T, opts ...option) *harness {
 	if out, err := exec.Command("git", "init", "--bare", "-q", "-b", "main", hs.bare).CombinedOutput(); err != nil {
 		t.Fatalf("git init: %v %s", err, out)
 	}
-	hs.run(opts...)
 	return hs
 }
 
@@ -92,7 +102,7 @@ func (hs *harness) run(opts ...option) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := commands.New(commands.Options{Store: db, Environments: envs, Policy: pol, Notify: w.Notify,
+	h := commands.New(commands.Options{Store: db, Environments: envs, Policy: pol, Notify: w.Notify, Trains: hs.trains,
 		Observe: func(r commands.Request, res commands.Result) { b.Observe(r, res) }})
 	o := bot.Options{AppToken: slackfake.AppToken, BotToken: slackfake.BotToken, APIURL: hs.slack.URL(),
 		TeamChannels: map[deploy.Team]string{"shop": channel}, Exec: h, Store: db, RemindEvery: time.Hour,

@@ -129,6 +129,10 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) (an
 // announce posts what CI or the scheduler did to the owning team's channel (else the
 // default channel): the same card, naming the release's author.
 func (b *Bot) announce(ctx context.Context, res commands.Result) {
+	if res.Departure != nil {
+		b.scheduled(ctx, res)
+		return
+	}
 	if !wantsCard(res) || !hasRepoChange(res) && len(res.Held) == 0 {
 		return
 	}

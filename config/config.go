@@ -29,6 +29,7 @@ type Config struct {
 	API          API                 `yaml:"api"`
 	Console      Console             `yaml:"console"`
 	Slack        Slack               `yaml:"slack"`
+	Trains       []Train             `yaml:"trains"`
 }
 
 // State says where Kuberpult keeps its state.

@@ -273,7 +273,7 @@ func TestLoadResolvesRelativePaths(t *testing.T) {
 func TestLoadNamesFile(t *testing.T) {
 	file := writeFile(t, t.TempDir(), "config.yaml", minimal+"windows: {}\n")
 	_, err := Load(file)
-	want := []string{file + ":6: windows: unknown key; known keys here: state, git, environments, rbac, api, console, slack"}
+	want := []string{file + ":6: windows: unknown key; known keys here: state, git, environments, rbac, api, console, slack, trains"}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ func (c *Config) validate(s *source) {
 	c.API.validate(s)
 	c.Console.User.validate(s, "console.user")
 	c.Slack.validate(s)
+	c.validateTrains(s)
 }
 
 func (a API) validate(s *source) {
@@ -111,25 +113,40 @@ func validateGroup(envs deploy.Environments, env deploy.Env, g deploy.Group, pat
 }
 
 func validateUpstream(envs deploy.Environments, env deploy.Env, u deploy.Upstream, path string, s *source) {
-	switch {
-	case s.unread(path+".latest") || s.unread(path+".environment"):
-		// half an upstream: nothing useful to add
-	case u.Latest && u.Environment != "":
-		s.problem(path, "set either latest: true or environment, not both")
-	case !u.Latest && u.Environment == "":
-		s.problem(path, "set latest: true (deploy every new release) or environment: <name> (release trains copy from it), or leave upstream out")
-	case u.Environment == env:
+	// An upstream with both or neither of latest and environment, or one that names no
+	// environment, is allowed (Kuberpult allows it too): release trains into env are
+	// skipped with the cause, and Warnings says so.
+	if u.Environment == env {
 		s.problem(path+".environment", "%q cannot be its own upstream", env)
-	case u.Environment != "":
-		if _, ok := envs[u.Environment]; ok {
-			return
-		}
-		msg := "no environment " + s.quote(path+".environment", string(u.Environment))
-		if members := envs.Members(deploy.Group(u.Environment)); len(members) > 0 {
-			msg += " (it is a group; the upstream is one environment)"
-		}
-		s.problem(path+".environment", "%s; environments: %s", msg, envList(envs))
 	}
+}
+
+// upstreamWarnings says which environments' trains are skipped because of their upstream.
+func upstreamWarnings(envs deploy.Environments) []string {
+	var out []string
+	for _, env := range envs.Names() {
+		u := envs[env].Upstream
+		if u == nil {
+			continue
+		}
+		path := join("environments", string(env)) + ".upstream"
+		switch {
+		case u.Latest && u.Environment != "":
+			out = append(out, fmt.Sprintf("%s sets both latest: true and environment: every release is deployed to %s, and release trains into it are skipped (ENV_HAS_BOTH_UPSTREAM_LATEST_AND_UPSTREAM_ENV)", path, env))
+		case !u.Latest && u.Environment == "":
+			out = append(out, fmt.Sprintf("%s sets neither latest: true nor environment: release trains into %s are skipped (ENV_HAS_NO_UPSTREAM_LATEST_OR_UPSTREAM_ENV); leave upstream out if nothing should reach it", path, env))
+		case u.Environment != env:
+			if _, ok := envs[u.Environment]; ok || u.Latest {
+				continue
+			}
+			msg := fmt.Sprintf("%s.environment: no environment %q", path, u.Environment)
+			if members := envs.Members(deploy.Group(u.Environment)); len(members) > 0 {
+				msg += " (it is a group; the upstream is one environment)"
+			}
+			out = append(out, fmt.Sprintf("%s; release trains into %s are skipped (UPSTREAM_ENV_CONFIG_NOT_FOUND); environments: %s", msg, env, envList(envs)))
+		}
+	}
+	return out
 }
 
 func envList(envs deploy.Environments) string {

@@ -8,7 +8,7 @@ import (
 // Warnings lists what is valid in c but probably not meant: settings that leave Kuberpult
 // open to everyone. `kuberpult check-config` prints them; they do not stop Kuberpult.
 func (c *Config) Warnings() []string {
-	var out []string
+	out := upstreamWarnings(c.Environments)
 	switch {
 	case c.RBAC == nil:
 		out = append(out, "no rbac section: everyone may do everything (as Kuberpult without authentication)")

@@ -18,6 +18,9 @@ type BlockAction struct {
 	ActionID string
 	BlockID  string
 	Value    string
+	// SelectedOption makes the action a choice in a static_select menu of the message
+	// (its value) rather than a button click.
+	SelectedOption string
 	// TriggerID is generated when empty.
 	TriggerID string
 	// ViewID marks a click in the App Home or a modal (container type
@@ -83,6 +86,19 @@ func (s *Server) BlockAction(a BlockAction) string {
 				"action_ts": actionTS,
 				"text":      map[string]any{"type": "plain_text", "text": a.ActionID, "emoji": true},
 			}},
+		}
+		if a.SelectedOption != "" {
+			p["actions"] = []map[string]any{{
+				"action_id": a.ActionID,
+				"block_id":  a.BlockID,
+				"type":      "static_select",
+				"action_ts": actionTS,
+				"selected_option": map[string]any{
+					"text":  map[string]any{"type": "plain_text", "text": a.SelectedOption, "emoji": true},
+					"value": a.SelectedOption,
+				},
+				"placeholder": map[string]any{"type": "plain_text", "text": "Choose", "emoji": true},
+			}}
 		}
 		if a.ViewID != "" {
 			p["container"] = map[string]any{"type": "view", "view_id": a.ViewID}

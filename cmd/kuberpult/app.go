@@ -22,6 +22,7 @@ import (
 	"kuberpult/gitrepo"
 	"kuberpult/policy"
 	"kuberpult/store"
+	"kuberpult/train"
 )
 
 // Writer lease priorities: serve takes the env-repo writer over from a console.
@@ -90,7 +91,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, mode str
 	a.writer = w
 	th := &throttle{status: w.Status, now: time.Now, waiting: db.Waiting}
 	a.handler = commands.New(commands.Options{Store: db, Environments: cfg.Environments, Policy: pol,
-		Notify: w.Notify, Backpressure: th.wait, Logger: log, Observe: func(r commands.Request, res commands.Result) {
+		Trains: cfg.ScheduledTrains(), Notify: w.Notify, Backpressure: th.wait, Logger: log, Observe: func(r commands.Request, res commands.Result) {
 			for _, f := range a.observers {
 				f(r, res)
 			}
@@ -147,9 +148,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		g.Go(func() error { return b.Run(gctx) })
 	}
 	g.Go(func() error { return a.pruneRequests(gctx) })
+	if trains := cfg.ScheduledTrains(); len(trains) > 0 {
+		s := &train.Scheduler{Trains: trains, Now: time.Now, Fire: a.fire}
+		g.Go(func() error { return s.Run(gctx) })
+	}
 	if cfg.API.Listen != "" {
 		srv := a.apiServer()
 		g.Go(func() error { return srv.Run(gctx, cfg.API.Listen) })
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("config: " + w)
 	}
 	log.Info("kuberpult started", "api", cfg.API.Listen, "git", gitrepo.RedactURL(cfg.Git.URL), "environments", len(cfg.Environments))
 	err = g.Wait()
@@ -165,6 +173,22 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	log.Info("kuberpult stopped")
 	return err
+}
+
+// fire runs one announcement or departure of a scheduled train (the bot posts it, as it
+// observes every action) and logs what came of it.
+func (a *app) fire(ctx context.Context, e train.Event) {
+	res := a.handler.Fire(ctx, e)
+	args := []any{"train", e.Train, "slot", e.Slot.UTC().Format(time.RFC3339), "outcome", res.Outcome, "action", res.ActionID}
+	if res.Departure != nil {
+		args = append(args, "state", res.Departure.State)
+	}
+	switch {
+	case res.Problem != nil:
+		a.log.Error("scheduled train "+string(e.Kind)+" failed", append(args, "err", res.Problem.Message)...)
+	case !res.Replayed:
+		a.log.Info("scheduled train "+string(e.Kind), args...)
+	}
 }
 
 // pruneRequests forgets idempotency keys after requestKeyRetention, hourly.

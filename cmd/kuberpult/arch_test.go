@@ -19,7 +19,7 @@ var allowedDeps = map[string][]string{
 	"gitrepo":  {"deploy"},
 	"argocd":   {"deploy"},
 	"github":   {"deploy"},
-	"config":   {"deploy"},
+	"config":   {"deploy", "policy", "train"}, // a validated config holds train schedules
 	"reply":    {"deploy", "policy", "train", "commands"},
 	"api":      {"deploy", "policy", "train", "commands", "reply"},
 	"console":  {"deploy", "policy", "train", "commands", "reply"},
