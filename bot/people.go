@@ -15,6 +15,7 @@ import (
 type person struct {
 	Actor  deploy.Actor
 	Groups []string // @handles
+	Zone   string   // time zone of the profile (IANA), for showing times
 }
 
 type cached[T any] struct {
@@ -58,7 +59,7 @@ func (p *people) get(ctx context.Context, id string) (person, error) {
 	if err != nil {
 		return person{}, err
 	}
-	pr := person{Actor: deploy.Actor{Kind: deploy.ActorUser, ID: id, Name: name, Email: u.Profile.Email}, Groups: groups}
+	pr := person{Actor: deploy.Actor{Kind: deploy.ActorUser, ID: id, Name: name, Email: u.Profile.Email}, Groups: groups, Zone: u.TZ}
 	p.mu.Lock()
 	p.users[id] = cached[person]{pr, p.now()}
 	p.mu.Unlock()

@@ -17,7 +17,7 @@ import (
 
 // request is a command of a Slack user, with the key that makes it one effect.
 func (b *Bot) request(who person, text, key string) commands.Request {
-	return commands.Request{Actor: who.Actor, Groups: who.Groups, Via: deploy.ViaSlack, Text: text, Key: key}
+	return commands.Request{Actor: who.Actor, Groups: who.Groups, Via: deploy.ViaSlack, Text: text, Key: key, Zone: who.Zone}
 }
 
 // slash runs a slash command; its envelope id is its key, so a redelivered envelope acts once.

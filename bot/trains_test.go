@@ -137,6 +137,13 @@ func TestScheduledTrainInSlack(t *testing.T) {
 	if got := hs.git("log", "-1", "--format=%an <%ae>", "main"); got != "train:nightly <kuberpult@localhost>" {
 		t.Errorf("commit author %q, want the train", got)
 	}
+	// `trains` shows times in the viewer's time zone (their Slack profile's).
+	hs.slack.AddUser(slackfake.User{ID: "UNYC", Name: "nyc", DisplayName: "nyc", Email: "nyc@example.com", TZ: "America/New_York"})
+	hs.slash("UNYC", "trains")
+	list := hs.ephemeral("UNYC", "nightly")
+	if !strings.Contains(list.Text+string(list.Blocks), " EST") || !strings.Contains(list.Text+string(list.Blocks), "departed") {
+		t.Errorf("trains for a viewer in New York: %s", list.Text)
+	}
 	if hs.running("production", "checkout") != 1 || hs.running("production", "cart") != 0 {
 		t.Errorf("production runs checkout %d and cart %d, want 1 and nothing", hs.running("production", "checkout"), hs.running("production", "cart"))
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -93,6 +94,11 @@ func TestExampleLoads(t *testing.T) {
 	if diff := cmp.Diff([]string(nil), c.Warnings()); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
+	trains := c.ScheduledTrains()
+	if len(trains) != 1 || trains[0].Name != "daily-production" || trains[0].Schedule.Location().String() != "Europe/Berlin" ||
+		trains[0].AnnounceBefore != 30*time.Minute || trains[0].Approval != "role:admin" || c.TrainChannel(trains[0]) != "C0123DEPLOYS" {
+		t.Errorf("trains = %+v", trains)
+	}
 }
 
 func TestExampleNeedsSecrets(t *testing.T) {
@@ -143,6 +149,8 @@ func TestDemo(t *testing.T) {
 		},
 		API:     API{Listen: "127.0.0.1:8080"},
 		Console: Console{User: Person{Name: "Demo User", Email: "demo@example.com"}},
+		Trains: []Train{{Name: "daily-production", Target: "production", Schedule: "30 11 * * MON-FRI",
+			Timezone: "Europe/Berlin", AnnounceBefore: "30m"}},
 	}
 	got, err := Demo(dir)
 	if err != nil {

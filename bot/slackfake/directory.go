@@ -7,13 +7,17 @@ import (
 
 // userObject renders a user as users.info does.
 func userObject(u User) map[string]any {
+	tz := u.TZ
+	if tz == "" {
+		tz = "Europe/Berlin"
+	}
 	return map[string]any{
 		"id":        u.ID,
 		"team_id":   TeamID,
 		"name":      u.Name,
 		"deleted":   u.Deleted,
 		"real_name": u.RealName,
-		"tz":        "Europe/Berlin",
+		"tz":        tz,
 		"tz_label":  "Central European Time",
 		"tz_offset": 3600,
 		"is_bot":    u.ID == BotUserID,

@@ -89,6 +89,7 @@ type User struct {
 	DisplayName string
 	Email       string
 	Deleted     bool
+	TZ          string // the user's time zone (IANA); default Europe/Berlin
 }
 
 // Group is a user group known to usergroups.list and usergroups.users.list.

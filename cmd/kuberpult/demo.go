@@ -14,6 +14,7 @@ import (
 	"kuberpult/config"
 	"kuberpult/deploy"
 	"kuberpult/reply"
+	"kuberpult/train"
 )
 
 // demoApps are the example apps of the demo: name, team.
@@ -67,11 +68,21 @@ func runDemo(ctx context.Context, dataDir string, stdin *os.File, stdout, stderr
 			fmt.Fprintf(stderr, "demo: HTTP API not started: %v\n", err)
 		}
 	}()
+	if trains := cfg.ScheduledTrains(); len(trains) > 0 {
+		// The demo's scheduled train is announced and departs in this terminal.
+		sched := &train.Scheduler{Trains: trains, Now: time.Now, Fire: func(ctx context.Context, e train.Event) {
+			if res := a.handler.Fire(ctx, e); res.OK() && !res.Replayed && res.Departure != nil {
+				fmt.Fprintf(stdout, "\n%s\n", reply.Text(res))
+			}
+		}}
+		go func() { _ = sched.Run(ctx) }()
+	}
 	fmt.Fprintf(stdout, `Kuberpult demo — state in %s, env repo in %s
 Environments: development (gets every release) → staging → production (production-de, production-jp).
 HTTP API on http://%s (try: curl -s http://%s/healthz).
 Try: status · deploy checkout to staging · lock production "peak hours" · deploy payments to production
      history checkout · locks · unlock production · train production --dry-run · help · exit
+     trains · hold train daily-production "release freeze" (the scheduled train, weekdays 11:30 Berlin time)
 Inspect the env repo: git --git-dir %s log --stat
 
 `, cfg.State.SQLite, cfg.Git.URL, cfg.API.Listen, cfg.API.Listen, cfg.Git.URL)
