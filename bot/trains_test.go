@@ -10,6 +10,7 @@ import (
 	"kuberpult/bot/slackfake"
 	"kuberpult/commands"
 	"kuberpult/deploy"
+	"kuberpult/schedule"
 	"kuberpult/train"
 )
 
@@ -44,7 +45,7 @@ func menu(t *testing.T, m slackfake.Message) (actionID, blockID string, values [
 
 func nightly(t *testing.T) train.Scheduled {
 	t.Helper()
-	s, err := train.ParseSchedule("0 3 * * *", "Europe/Berlin")
+	s, err := schedule.Parse("0 3 * * *", "Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
 	}

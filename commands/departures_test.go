@@ -14,6 +14,7 @@ import (
 	"kuberpult/deploy"
 	"kuberpult/policy"
 	"kuberpult/reply"
+	"kuberpult/schedule"
 	"kuberpult/store"
 	"kuberpult/train"
 )
@@ -31,7 +32,7 @@ var slot0 = time.Date(2026, 11, 2, 10, 30, 0, 0, time.UTC)
 
 func scheduledTrains(t *testing.T) []train.Scheduled {
 	t.Helper()
-	s, err := train.ParseSchedule("30 11 * * *", "Europe/Berlin")
+	s, err := schedule.Parse("30 11 * * *", "Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"kuberpult/deploy"
+	"kuberpult/schedule"
 	"kuberpult/train"
 )
 
@@ -33,7 +34,7 @@ const maxAnnounceBefore = 7 * 24 * time.Hour
 func (c *Config) ScheduledTrains() []train.Scheduled {
 	out := make([]train.Scheduled, 0, len(c.Trains))
 	for _, t := range c.Trains {
-		sched, err := train.ParseSchedule(t.Schedule, t.Timezone)
+		sched, err := schedule.Parse(t.Schedule, t.Timezone)
 		if err != nil {
 			continue // validate refused it
 		}
@@ -86,13 +87,13 @@ func (c *Config) validateTrains(s *source) {
 		}
 		if t.Schedule == "" {
 			s.problem(p+".schedule", `required: a cron spec (minute hour day-of-month month day-of-week), e.g. "30 11 * * MON-FRI"`)
-		} else if _, err := train.ParseSchedule(t.Schedule, ""); err != nil {
+		} else if _, err := schedule.Parse(t.Schedule, ""); err != nil {
 			if inner := errors.Unwrap(err); inner != nil {
 				err = inner
 			}
 			s.problem(p+".schedule", `%s is not a cron spec of five fields (minute hour day-of-month month day-of-week), e.g. "30 11 * * MON-FRI": %v`,
 				s.quote(p+".schedule", t.Schedule), err)
-		} else if sched, err := train.ParseSchedule(t.Schedule, t.Timezone); err == nil && sched.Next(time.Unix(0, 0)).IsZero() {
+		} else if sched, err := schedule.Parse(t.Schedule, t.Timezone); err == nil && sched.Next(time.Unix(0, 0)).IsZero() {
 			s.problem(p+".schedule", "%s never departs", s.quote(p+".schedule", t.Schedule))
 		}
 		if t.Timezone != "" {

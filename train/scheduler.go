@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"kuberpult/deploy"
+	"kuberpult/schedule"
 )
 
 // Scheduled is a release train that departs on a schedule, announced before it leaves.
@@ -12,7 +13,7 @@ type Scheduled struct {
 	Name     string
 	Target   string      // an environment or a group
 	Team     deploy.Team // "" for all teams
-	Schedule Schedule
+	Schedule schedule.Cron
 	// AnnounceBefore is how long before each departure it is announced; a departure that
 	// was missed (Kuberpult was down) still leaves within as long after its time.
 	AnnounceBefore time.Duration

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"kuberpult/schedule"
 )
 
 // runScheduler runs a scheduler on a fake clock that starts at start, until it has run for
@@ -21,7 +23,7 @@ func runScheduler(t *testing.T, trains []Scheduled, start time.Time, d time.Dura
 		ctx, cancel := context.WithTimeout(t.Context(), d)
 		defer cancel()
 		s := &Scheduler{Trains: trains, Now: now, Fire: func(ctx context.Context, e Event) {
-			loc := trains[0].Schedule.loc
+			loc := trains[0].Schedule.Location()
 			got = append(got, fmt.Sprintf("%s %s %s slot %s", now().In(loc).Format("01-02 15:04 MST"), e.Kind, e.Train, e.Slot.In(loc).Format("01-02 15:04 MST")))
 		}}
 		if err := s.Run(ctx); err != nil {
@@ -33,7 +35,7 @@ func runScheduler(t *testing.T, trains []Scheduled, start time.Time, d time.Dura
 
 func scheduled(t *testing.T, name, spec string, before time.Duration) Scheduled {
 	t.Helper()
-	s, err := ParseSchedule(spec, "Europe/Berlin")
+	s, err := schedule.Parse(spec, "Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,18 +12,19 @@ import (
 // imports everything.
 var allowedDeps = map[string][]string{
 	"deploy":   {},
-	"policy":   {"deploy"},
-	"train":    {"deploy", "policy"},
-	"commands": {"deploy", "policy", "train"},
+	"schedule": {},
+	"policy":   {"deploy", "schedule"},
+	"train":    {"deploy", "policy", "schedule"},
+	"commands": {"deploy", "policy", "schedule", "train"},
 	"store":    {"deploy"},
 	"gitrepo":  {"deploy"},
 	"argocd":   {"deploy"},
 	"github":   {"deploy"},
-	"config":   {"deploy", "policy", "train"}, // a validated config holds train schedules
-	"reply":    {"deploy", "policy", "train", "commands"},
-	"api":      {"deploy", "policy", "train", "commands", "reply"},
-	"console":  {"deploy", "policy", "train", "commands", "reply"},
-	"bot":      {"deploy", "policy", "train", "commands", "reply"},
+	"config":   {"deploy", "policy", "schedule", "train"}, // a validated config holds train schedules
+	"reply":    {"deploy", "policy", "schedule", "train", "commands"},
+	"api":      {"deploy", "policy", "schedule", "train", "commands", "reply"},
+	"console":  {"deploy", "policy", "schedule", "train", "commands", "reply"},
+	"bot":      {"deploy", "policy", "schedule", "train", "commands", "reply"},
 }
 
 // modulesOnlyIn names third-party modules and the packages (with their subpackages) that
@@ -35,7 +36,7 @@ var modulesOnlyIn = map[string][]string{
 	"github.com/jackc/pgx":        {"store"},
 	"github.com/slack-go/slack":   {"bot"},
 	"github.com/google/go-github": {"github"},
-	"github.com/robfig/cron":      {"train"},
+	"github.com/robfig/cron":      {"schedule"},
 	"gopkg.in/yaml.v3":            {"config", "commands", "gitrepo"},
 }
 

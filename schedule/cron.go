@@ -1,4 +1,4 @@
-package train
+package schedule
 
 import (
 	"fmt"
@@ -8,13 +8,13 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// Schedule is when a scheduled train departs: a cron spec (minute hour day-of-month month
-// day-of-week, e.g. "30 11 * * MON-FRI") read on the wall clock of a time zone. On the days
-// the clocks change it departs once: a time that does not exist that day (spring forward)
-// departs at the first valid time after it, and a time that happens twice (fall back)
-// departs at its first occurrence. robfig/cron alone would skip the first and run the
+// Cron is a schedule (of train departures, of window starts): a cron spec (minute hour
+// day-of-month month day-of-week, e.g. "30 11 * * MON-FRI") read on the wall clock of a time
+// zone. On the days the clocks change it fires once: a time that does not exist that day
+// (spring forward) fires at the first valid time after it, and a time that happens twice
+// (fall back) at its first occurrence. robfig/cron alone would skip the first and fire the
 // second twice.
-type Schedule struct {
+type Cron struct {
 	spec cron.Schedule
 	loc  *time.Location
 	text string
@@ -22,33 +22,33 @@ type Schedule struct {
 
 var specParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
 
-// ParseSchedule reads a cron spec in the time zone tz (an IANA name such as Europe/Berlin;
+// Parse reads a cron spec in the time zone tz (an IANA name such as Europe/Berlin;
 // "" is UTC).
-func ParseSchedule(spec, tz string) (Schedule, error) {
+func Parse(spec, tz string) (Cron, error) {
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
-		return Schedule{}, fmt.Errorf("time zone %q: %w", tz, err)
+		return Cron{}, fmt.Errorf("time zone %q: %w", tz, err)
 	}
 	s, err := specParser.Parse(spec)
 	if err != nil {
-		return Schedule{}, fmt.Errorf("schedule %q: %w", spec, err)
+		return Cron{}, fmt.Errorf("schedule %q: %w", spec, err)
 	}
-	return Schedule{spec: s, loc: loc, text: spec}, nil
+	return Cron{spec: s, loc: loc, text: spec}, nil
 }
 
 // String is the cron spec as written.
-func (s Schedule) String() string { return s.text }
+func (s Cron) String() string { return s.text }
 
 // Location is the time zone the spec is read in.
-func (s Schedule) Location() *time.Location {
+func (s Cron) Location() *time.Location {
 	if s.loc == nil {
 		return time.UTC
 	}
 	return s.loc
 }
 
-// Next returns the first departure after t.
-func (s Schedule) Next(after time.Time) time.Time {
+// Next returns the first time after t.
+func (s Cron) Next(after time.Time) time.Time {
 	w := wall(after.In(s.loc))
 	for i := 0; i < 10000; i++ {
 		w = s.spec.Next(w) // on a wall clock without changes: UTC
@@ -69,7 +69,7 @@ func wall(t time.Time) time.Time {
 
 // instant is the first moment the clocks of s's zone show w, or, when they never do (w
 // lies in the hour skipped in spring), the moment the clocks jump past it.
-func (s Schedule) instant(w time.Time) time.Time {
+func (s Cron) instant(w time.Time) time.Time {
 	t := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), s.loc)
 	if !wall(t).Equal(w) {
 		start, _ := t.ZoneBounds() // w was skipped: the zone t is in began when the clocks jumped

@@ -1,11 +1,11 @@
-package train
+package schedule
 
 import (
 	"testing"
 	"time"
 )
 
-func TestScheduleNext(t *testing.T) {
+func TestCronNext(t *testing.T) {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +33,7 @@ func TestScheduleNext(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := ParseSchedule(tt.spec, "Europe/Berlin")
+			s, err := Parse(tt.spec, "Europe/Berlin")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -48,8 +48,8 @@ func TestScheduleNext(t *testing.T) {
 		})
 	}
 	for _, bad := range [][2]string{{"30 11 * *", "UTC"}, {"61 * * * *", "UTC"}, {"30 11 * * *", "Mars/Olympus"}} {
-		if _, err := ParseSchedule(bad[0], bad[1]); err == nil {
-			t.Errorf("ParseSchedule(%q, %q) succeeded", bad[0], bad[1])
+		if _, err := Parse(bad[0], bad[1]); err == nil {
+			t.Errorf("Parse(%q, %q) succeeded", bad[0], bad[1])
 		}
 	}
 }
