@@ -45,7 +45,7 @@ func wantsCard(r commands.Result) bool {
 		return false // nothing to do: nothing for the channel
 	}
 	switch r.Verb {
-	case "deploy", "rollback", "lock", "unlock", "release", "train":
+	case "deploy", "rollback", "lock", "unlock", "release", "train", "catch-up":
 		return true
 	}
 	return false

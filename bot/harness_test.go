@@ -102,7 +102,7 @@ func (hs *harness) run(opts ...option) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := commands.New(commands.Options{Store: db, Environments: envs, Policy: pol, Notify: w.Notify, Trains: hs.trains,
+	h := commands.New(commands.Options{Store: db, Environments: envs, Policy: pol, Notify: w.Notify, Trains: hs.trains, Now: hs.now,
 		Observe: func(r commands.Request, res commands.Result) { b.Observe(r, res) }})
 	o := bot.Options{AppToken: slackfake.AppToken, BotToken: slackfake.BotToken, APIURL: hs.slack.URL(),
 		TeamChannels: map[deploy.Team]string{"shop": channel}, Exec: h, Store: db, RemindEvery: time.Hour,

@@ -96,11 +96,18 @@ func (c card) announcementBlocks() []slack.Block {
 		title = fmt.Sprintf("🚂 *Train %s* to *%s*%s, %s: %s", d.Train, d.Target, team, reply.DepartureTime(d.Slot, d.Zone), d.State)
 	}
 	bs := []slack.Block{section(title)}
+	if !d.Leaves.IsZero() && !d.State.Final() {
+		bs = append(bs, section(fmt.Sprintf("⏰ A window is open on *%s* then: it leaves when it closes, *%s*", d.Target, reply.DepartureTime(d.Leaves, d.Zone))))
+	}
 	var rows []string
 	if p := r.Train; p != nil {
 		for _, e := range p.Envs {
 			if e.Skip != "" {
-				rows = append(rows, fmt.Sprintf("⏭ *%s*: skipped, %s", e.Env, e.Skip))
+				line := fmt.Sprintf("⏭ *%s*: skipped, %s", e.Env, e.Skip)
+				for _, w := range e.Windows {
+					line += fmt.Sprintf(" (window %s until %s)", w.Name, w.When())
+				}
+				rows = append(rows, line)
 				continue
 			}
 			byTeam := map[deploy.Team][]string{}

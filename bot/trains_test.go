@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,6 +54,15 @@ func nightly(t *testing.T) train.Scheduled {
 		Channel: channel, Approval: "role:release-manager"}
 }
 
+// clock is a settable clock for the harness (the handler's and the bot's).
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
 func (hs *harness) fire(kind train.EventKind, name string, slot time.Time) commands.Result {
 	hs.t.Helper()
 	res := hs.h.Fire(context.Background(), train.Event{Kind: kind, Train: name, Slot: slot})
@@ -69,6 +79,8 @@ func (hs *harness) fire(kind train.EventKind, name string, slot time.Time) comma
 func TestScheduledTrainInSlack(t *testing.T) {
 	hs := prepare(t)
 	hs.trains = []train.Scheduled{nightly(t)}
+	clk := &clock{t: time.Now()}
+	hs.now = clk.now
 	hs.run()
 	hs.release("checkout", 1, "development", "staging", "production")
 	hs.release("cart", 1, "development", "staging", "production")
@@ -78,7 +90,8 @@ func TestScheduledTrainInSlack(t *testing.T) {
 			t.Fatalf("deploy %s to staging: %s", app, res.Outcome)
 		}
 	}
-	slot := hs.trains[0].Schedule.Next(time.Now())
+	slot := hs.trains[0].Schedule.Next(clk.now())
+	clk.set(slot.Add(-30 * time.Minute))
 	hs.fire(train.Announce, "nightly", slot)
 
 	ann := hs.card("📣 *Train nightly* to *production* departs")
@@ -124,6 +137,7 @@ func TestScheduledTrainInSlack(t *testing.T) {
 		return !strings.Contains(string(m.Blocks), "Held by alice") && len(buttons(t, m, "Hold train")) == 1
 	})
 
+	clk.set(slot)
 	hs.fire(train.Depart, "nightly", slot)
 	done := hs.thread(ann.TS, "departed")
 	hs.waitMessage(done.TS, "the departure pushed", func(m slackfake.Message) bool {
@@ -155,9 +169,11 @@ func TestScheduledTrainInSlack(t *testing.T) {
 func TestTrainHeldAcrossARestart(t *testing.T) {
 	hs := prepare(t)
 	hs.trains = []train.Scheduled{nightly(t)}
+	clk := &clock{t: time.Now()}
+	hs.now = clk.now
 	hs.run()
 	hs.release("checkout", 1, "development", "staging", "production")
-	slot := hs.trains[0].Schedule.Next(time.Now())
+	slot := hs.trains[0].Schedule.Next(clk.now())
 	hs.fire(train.Announce, "nightly", slot)
 	ann := hs.card("📣 *Train nightly*")
 	hs.click("UALICE", ann, buttons(t, ann, "Hold train")[0])
@@ -165,6 +181,7 @@ func TestTrainHeldAcrossARestart(t *testing.T) {
 		return strings.Contains(string(m.Blocks), "Held by alice")
 	})
 	hs.restart()
+	clk.set(slot)
 	hs.fire(train.Depart, "nightly", slot)
 	hs.thread(ann.TS, "did not depart: held by alice")
 	hs.waitMessage(ann.TS, "the announcement closed", func(m slackfake.Message) bool {

@@ -126,6 +126,7 @@ var usage = []struct{ verb, synopsis, about string }{
 		"hold the next departure of a scheduled train, or keep your app out of it (an app lock until it has left)"},
 	{"unhold", "unhold train <name> | unhold <app> for train <name>", "undo a hold"},
 	{"approve", "approve train <name>", "approve the next departure of a train that needs an approval (its role)"},
+	{"windows", "windows", "peak hours and freezes: which are open (until when), the next opening of the others"},
 	{"locks", "locks [<env|group>]", "list locks"},
 	{"status", "status [<app>]", "what runs where, locks and held deployments"},
 	{"envs", "envs", "list environments, their upstreams and groups"},

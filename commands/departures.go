@@ -70,6 +70,8 @@ type TrainDeparture struct {
 	Channel  string        `json:"channel,omitempty"`  // where it is announced ("": the teams' channels)
 	Zone     string        `json:"zone,omitempty"`     // the schedule's time zone
 	Before   time.Duration `json:"before,omitempty"`   // how long before the slot it is announced
+	// Leaves is when it leaves, when windows open on the target at the slot delay it.
+	Leaves time.Time `json:"leaves,omitzero"`
 }
 
 // TrainRow is one scheduled train in the `trains` listing.
@@ -119,8 +121,12 @@ func departure(ctx context.Context, v deploy.View, t train.Scheduled, slot time.
 }
 
 func (a *action) trainDeparture(t train.Scheduled, d deploy.Departure) *TrainDeparture {
-	return &TrainDeparture{Departure: d, Target: t.Target, Team: t.Team, Approval: t.Approval, Channel: t.Channel,
+	td := &TrainDeparture{Departure: d, Target: t.Target, Team: t.Team, Approval: t.Approval, Channel: t.Channel,
 		Zone: t.Schedule.Location().String(), Before: t.AnnounceBefore}
+	if leaves := train.Leaves(t, a.h.gate.Windows, a.h.envs, d.Slot); !leaves.Equal(d.Slot) {
+		td.Leaves = leaves.UTC()
+	}
+	return td
 }
 
 // upcoming resolves the departure a person means: the one at slot, which must be a
@@ -348,10 +354,15 @@ func (a *action) depart(ctx context.Context, v deploy.View, c Depart) (Result, d
 	if d.State.Final() {
 		return Result{Outcome: deploy.OutcomeNoop, Departure: a.trainDeparture(t, d)}, deploy.Change{}, nil
 	}
+	leaves := train.Leaves(t, a.h.gate.Windows, a.h.envs, c.Slot)
+	if a.now.Before(leaves) {
+		// A window open on the target holds it: it leaves when the window closes.
+		return Result{Outcome: deploy.OutcomeNoop, Departure: a.trainDeparture(t, d)}, deploy.Change{}, nil
+	}
 	var res Result
 	var change deploy.Change
 	switch {
-	case a.now.After(c.Slot.Add(t.CatchUp())):
+	case a.now.After(leaves.Add(t.CatchUp())):
 		if !known {
 			// Nothing was recorded of this train before: it is new here (a first start,
 			// a train added to the config), not a train that was missed.
@@ -444,15 +455,40 @@ func (a *action) listTrains(ctx context.Context, v deploy.View) (Result, error) 
 // the train's system actor, with one request key per announcement and per departure, so
 // that a restart or a second process does nothing twice.
 func (h *Handler) Fire(ctx context.Context, e train.Event) Result {
+	if e.Kind == train.WindowClosed {
+		r := Request{Actor: deploy.System, Via: deploy.ViaScheduler,
+			Key: "catch-up:" + e.Window + ":" + e.Slot.UTC().Format(time.RFC3339)}
+		return h.Run(ctx, r, CatchUp{Window: e.Window, At: e.Slot.UTC()})
+	}
 	t, err := h.scheduled(e.Train)
 	if err != nil {
 		return h.refused(ctx, Request{Actor: deploy.System, Via: deploy.ViaScheduler}, string(e.Kind), err)
 	}
 	var cmd Command = Depart{Train: e.Train, Slot: e.Slot.UTC()}
-	if e.Kind == train.Announce {
+	key := string(e.Kind) + ":" + e.Train + ":" + e.Slot.UTC().Format(time.RFC3339)
+	switch e.Kind {
+	case train.Announce:
 		cmd = Announce{Train: e.Train, Slot: e.Slot.UTC()}
 	}
-	r := Request{Actor: t.Actor(), Via: deploy.ViaScheduler,
-		Key: string(e.Kind) + ":" + e.Train + ":" + e.Slot.UTC().Format(time.RFC3339)}
+	r := Request{Actor: t.Actor(), Via: deploy.ViaScheduler, Key: key}
+	if e.Kind == train.Depart && h.now().Before(train.Leaves(t, h.gate.Windows, h.envs, e.Slot)) {
+		// Windows open on the target hold it: said, not recorded, so that it leaves with
+		// this key when they have closed.
+		return h.query(ctx, r, cmd)
+	}
 	return h.Run(ctx, r, cmd)
+}
+
+// waiting answers a departure that windows still hold, without recording anything.
+func (a *action) waiting(ctx context.Context, v deploy.View, c Depart) (Result, error) {
+	t, err := a.h.scheduled(c.Train)
+	if err != nil {
+		return Result{}, err
+	}
+	a.env = deploy.Env(t.Target)
+	d, _, err := departure(ctx, v, t, c.Slot)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: deploy.OutcomeNoop, Departure: a.trainDeparture(t, d)}, nil
 }

@@ -27,9 +27,9 @@ func (a *action) deploy(ctx context.Context, v deploy.View, c Deploy) (Result, d
 	}
 	gates := make(map[deploy.Env]policy.Decision, len(envs))
 	for _, env := range envs {
-		d := a.h.gate.Decide(st, a.attempt(env, c.App, info.Team, deploy.HowManual, c.Force))
-		if d.Verdict == policy.Deny {
-			return Result{}, deploy.Change{}, d.Err
+		d := a.h.gate.Decide(st, a.attempt(env, c.App, info.Team, deploy.HowManual, c.Force, c.Reason))
+		if err := windowRefusal(d, env, Format(c)); err != nil {
+			return Result{}, deploy.Change{}, err
 		}
 		gates[env] = d
 	}
@@ -78,6 +78,7 @@ func (a *action) deploy(ctx context.Context, v deploy.View, c Deploy) (Result, d
 		fmt.Sprintf("deploy %s %s to %s", rel.App, rel.Version, joinEnvs(todo)))
 	res.Outcome, res.Ignored = deploy.OutcomeDone, locked
 	res.Deployed = deployedFrom(st, rel, todo, deploy.HowManual)
+	res.Windows, res.Reason = openWindows(gates, todo), c.Reason
 	if c.Lock != "" {
 		id := a.h.newID()
 		locks := make([]deploy.Lock, 0, len(envs))
@@ -103,9 +104,9 @@ func (a *action) rollback(ctx context.Context, v deploy.View, c Rollback) (Resul
 	if err != nil {
 		return Result{}, deploy.Change{}, err
 	}
-	gate := a.h.gate.Decide(st, a.attempt(c.Env, c.App, info.Team, deploy.HowRollback, true))
-	if gate.Verdict == policy.Deny {
-		return Result{}, deploy.Change{}, gate.Err
+	gate := a.h.gate.Decide(st, a.attempt(c.Env, c.App, info.Team, deploy.HowRollback, true, c.Reason))
+	if err := windowRefusal(gate, c.Env, Format(c)); err != nil {
+		return Result{}, deploy.Change{}, err
 	}
 	if err := a.allow(policy.CreateLock, c.Env, c.App, info.Team); err != nil {
 		return Result{}, deploy.Change{}, err
@@ -156,13 +157,48 @@ func (a *action) rollback(ctx context.Context, v deploy.View, c Rollback) (Resul
 	lock := a.newLock(deploy.LockApp, a.h.newID(), c.Env, c.App, "", msg, "")
 	change.CreateLocks = []deploy.Lock{lock}
 	return Result{Outcome: deploy.OutcomeDone, App: c.App, Label: rel.Label(), Targets: envs,
-		Deployed: deployedFrom(st, rel, envs, deploy.HowRollback), Ignored: gate.Locks,
+		Deployed: deployedFrom(st, rel, envs, deploy.HowRollback), Ignored: gate.Locks, Windows: gate.Windows, Reason: c.Reason,
 		RolledBack: &RolledBack{Env: c.Env, From: cur.Version, To: rel.Version, Lock: lock}}, change, nil
 }
 
 // attempt describes a deployment by the acting person for the gate.
-func (a *action) attempt(env deploy.Env, app deploy.App, team deploy.Team, how deploy.How, force bool) policy.Attempt {
-	return policy.Attempt{Env: env, App: app, Team: team, How: how, Actor: a.req.Actor, Groups: a.req.Groups, Force: force, Now: a.now}
+func (a *action) attempt(env deploy.Env, app deploy.App, team deploy.Team, how deploy.How, force bool, reason string) policy.Attempt {
+	return policy.Attempt{Env: env, App: app, Team: team, How: how, Actor: a.req.Actor, Groups: a.req.Groups, Force: force,
+		Reason: reason, Now: a.now}
+}
+
+// windowRefusal is the refusal of a person's deploy that the gate did not let through: not
+// allowed, inside a deny window, or inside a window that needs a reason (saying how to give
+// one) or an approval.
+func windowRefusal(d policy.Decision, env deploy.Env, command string) error {
+	switch d.Verdict {
+	case policy.Deny:
+		return d.Err
+	case policy.NeedsReason:
+		w := d.Windows[0]
+		return deploy.Invalidf("%s is in window %s until %s: a deploy inside it needs a reason, e.g. `%s --reason \"<why it cannot wait>\"`",
+			env, w.Name, w.When(), command)
+	case policy.NeedsApproval:
+		w := d.Windows[0]
+		return deploy.Deniedf("%s is in window %s until %s: a deploy inside it needs an approval by someone with role %s, which Kuberpult cannot ask for yet; wait until it closes",
+			env, w.Name, w.When(), w.Approvers)
+	}
+	return nil
+}
+
+// openWindows are the windows a person's deploy went into (with a reason), once each.
+func openWindows(gates map[deploy.Env]policy.Decision, envs []deploy.Env) []policy.OpenWindow {
+	var out []policy.OpenWindow
+	seen := map[string]bool{}
+	for _, env := range envs {
+		for _, w := range gates[env].Windows {
+			if !seen[w.Name] {
+				seen[w.Name] = true
+				out = append(out, w)
+			}
+		}
+	}
+	return out
 }
 
 // staleFrom checks a precondition: each environment still runs the expected version.

@@ -102,6 +102,11 @@ func Format(cmd Command) string {
 		formatSlot(add, c.Slot)
 	case Trains:
 		add("trains")
+	case Windows:
+		add("windows")
+	case CatchUp: // the scheduler's
+		add("catch-up", "after", c.Window)
+		formatSlot(add, c.At)
 	case Announce: // the scheduler's, not the command language's
 		add("announce", "train", c.Train)
 		formatSlot(add, c.Slot)

@@ -38,6 +38,8 @@ type Options struct {
 	// Observe, when set, hears of every action after it was committed (not of queries, not
 	// of replays): chat adapters announce what CI and the scheduler did. It must not block.
 	Observe func(Request, Result)
+	// Windows are the configured windows (peak hours, freezes), judged by the gate.
+	Windows policy.Windows
 	// Trains are the scheduled trains (hold, approve, and the scheduler's announcements
 	// and departures name them).
 	Trains []train.Scheduled
@@ -67,7 +69,7 @@ type Handler struct {
 // New returns a Handler.
 func New(o Options) *Handler {
 	h := &Handler{store: o.Store, envs: o.Environments, trains: o.Trains, policy: o.Policy, notify: o.Notify, observe: o.Observe, wait: o.Backpressure, now: o.Now, newID: o.NewID, log: o.Logger}
-	h.gate = policy.Gate{Policy: o.Policy, Envs: o.Environments}
+	h.gate = policy.Gate{Policy: o.Policy, Envs: o.Environments, Windows: o.Windows}
 	if h.notify == nil {
 		h.notify = func() {}
 	}
@@ -176,6 +178,10 @@ func (h *Handler) Run(ctx context.Context, r Request, cmd Command) Result {
 	case Announce:
 		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
 			return a.announce(ctx, v, c)
+		})
+	case CatchUp:
+		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.catchUp(ctx, v, c)
 		})
 	case Depart:
 		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {

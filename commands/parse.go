@@ -55,6 +55,7 @@ func init() {
 		"audit":    parseAudit,
 		"train":    parseTrain,
 		"trains":   parseTrains,
+		"windows":  parseWindows,
 		"hold":     parseHold,
 		"unhold":   parseUnhold,
 		"approve":  parseApprove,

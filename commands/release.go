@@ -174,10 +174,11 @@ func (a *action) autoDeploy(ctx context.Context, v deploy.View, rel deploy.Relea
 	}
 	var deployed []deploy.Env
 	for _, env := range latest {
-		d := a.h.gate.Decide(st, policy.Attempt{Env: env, App: rel.App, Team: team, How: deploy.HowAuto, Actor: deploy.System, Now: a.now})
+		at := policy.Attempt{Env: env, App: rel.App, Team: team, How: deploy.HowAuto, Actor: deploy.System, Now: a.now}
+		d := a.h.gate.Decide(st, at)
 		switch d.Verdict {
 		case policy.Held:
-			res.Held = append(res.Held, deploy.HeldByLocks(env, rel.App, rel.Version, deploy.HowAuto, d.Locks, a.now))
+			res.Held = append(res.Held, d.Held(at, rel.Version))
 		case policy.Allow:
 			deployed = append(deployed, env)
 		default:

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"kuberpult/deploy"
+	"kuberpult/policy"
 	"kuberpult/train"
 )
 
@@ -37,9 +38,12 @@ type Result struct {
 	Deployed []Deployed    `json:"deployed,omitempty"`
 	Already  []deploy.Env  `json:"already,omitempty"`      // targets that run the release already
 	Ignored  []deploy.Lock `json:"ignoredLocks,omitempty"` // locks a confirmed manual deployment went past
-	Held     []deploy.Held `json:"held,omitempty"`         // automated deployments a lock held back
-	Locked   *Locked       `json:"locked,omitempty"`       // locks created
-	Unlocked []deploy.Lock `json:"unlocked,omitempty"`     // locks removed
+	// Windows are the windows a manual deployment went into, with its Reason.
+	Windows  []policy.OpenWindow `json:"windows,omitempty"`
+	Reason   string              `json:"reason,omitempty"`
+	Held     []deploy.Held       `json:"held,omitempty"`     // automated deployments a lock held back
+	Locked   *Locked             `json:"locked,omitempty"`   // locks created
+	Unlocked []deploy.Lock       `json:"unlocked,omitempty"` // locks removed
 	// NoSuchLock: an exact unlock found nothing to remove (kind, id and target of the lock).
 	NoSuchLock *deploy.Lock  `json:"noSuchLock,omitempty"`
 	Waiting    []EnvWaiting  `json:"waiting,omitempty"` // after an unlock: what automation would change
@@ -64,6 +68,7 @@ type Result struct {
 	Outbox       *deploy.OutboxSummary `json:"-"` // status: what waits for the env repo and what failed
 	HelpVerb     string                `json:"-"` // help: one verb, or "" for all
 	Trains       []TrainRow            `json:"-"` // trains
+	WindowList   []WindowRow           `json:"-"` // windows
 	Zone         string                `json:"-"` // the viewer's time zone, when known (Request.Zone)
 }
 

@@ -27,6 +27,10 @@ func (a *action) answer(ctx context.Context, v deploy.View, cmd Command) (Result
 		return a.prognosis(ctx, v, c)
 	case Trains:
 		return a.listTrains(ctx, v)
+	case Windows:
+		return a.listWindows(), nil
+	case Depart:
+		return a.waiting(ctx, v, c)
 	}
 	return Result{}, fmt.Errorf("no handler for %T", cmd)
 }

@@ -29,6 +29,7 @@ type Config struct {
 	API          API                 `yaml:"api"`
 	Console      Console             `yaml:"console"`
 	Slack        Slack               `yaml:"slack"`
+	Windows      []Window            `yaml:"windows"`
 	Trains       []Train             `yaml:"trains"`
 }
 

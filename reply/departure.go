@@ -126,6 +126,9 @@ func departureText(r commands.Result) string {
 		case deploy.DepartureMissed:
 			return fmt.Sprintf("⚠️ %s was %s.", capitalize(when), d.Note)
 		}
+		if !d.Leaves.IsZero() {
+			return fmt.Sprintf("⏰ %s waits: a window is open on %s; it leaves when it closes, %s.", capitalize(when), d.Target, DepartureTime(d.Leaves, d.Zone))
+		}
 		return fmt.Sprintf("%s: %s", capitalize(when), d.State)
 	}
 	return s
@@ -148,6 +151,9 @@ func AnnouncementText(r commands.Result, now time.Time) string {
 		team = " (team " + string(d.Team) + ")"
 	}
 	fmt.Fprintf(&b, "📣 Train %s to %s%s departs %s (%s).", d.Train, d.Target, team, DepartureTime(d.Slot, d.Zone), Until(d.Slot, now))
+	if !d.Leaves.IsZero() {
+		fmt.Fprintf(&b, "\n⏰ A window is open on %s then: it leaves when it closes, %s.", d.Target, DepartureTime(d.Leaves, d.Zone))
+	}
 	if r.Train != nil {
 		b.WriteString("\n" + trainText(r))
 	}
@@ -208,4 +214,51 @@ func trainsText(r commands.Result) string {
 	var b strings.Builder
 	writeTable(&b, rows)
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// windowsListText renders `windows`.
+func windowsListText(r commands.Result) string {
+	if len(r.WindowList) == 0 {
+		return "No windows: add them under windows in the config (peak hours, freezes)."
+	}
+	rows := [][]string{{"window", "environments", "when", "override", "now"}}
+	for _, w := range r.WindowList {
+		zone := w.Zone
+		if r.Zone != "" {
+			zone = r.Zone
+		}
+		override := string(w.Override)
+		if w.Approvers != "" {
+			override += " (" + w.Approvers + ")"
+		}
+		state := "never opens again"
+		switch {
+		case w.Open:
+			state = "⏰ open until " + DepartureTime(w.Until, zone) + " (" + Until(w.Until, r.At) + ")"
+		case !w.From.IsZero():
+			state = "next " + DepartureTime(w.From, zone) + " – " + DepartureTime(w.Until, zone)
+		}
+		rows = append(rows, []string{w.Name, strings.Join(w.Targets, ", "), w.When + " " + w.Zone, override, state})
+	}
+	var b strings.Builder
+	writeTable(&b, rows)
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// catchUpText renders what the scheduler deployed when windows closed.
+func catchUpText(r commands.Result) string {
+	var b strings.Builder
+	if len(r.Deployed) == 0 {
+		b.WriteString("⏰ Windows closed; nothing they held can go yet.")
+	} else {
+		parts := make([]string, len(r.Deployed))
+		for i, d := range r.Deployed {
+			parts[i] = fmt.Sprintf("%s %s → %s", d.App, d.To, d.Env)
+		}
+		fmt.Fprintf(&b, "⏰ A window closed: deployed what it held back, %s.", strings.Join(parts, ", "))
+	}
+	for _, h := range r.Held {
+		fmt.Fprintf(&b, "\nStill held: %s", h.Reason)
+	}
+	return b.String()
 }

@@ -63,6 +63,10 @@ func body(r commands.Result) string {
 		return departureText(r)
 	case "trains":
 		return trainsText(r)
+	case "windows":
+		return windowsListText(r)
+	case "catch-up":
+		return catchUpText(r)
 	case "locks":
 		return locksText(r)
 	case "status":
@@ -92,6 +96,7 @@ func deployText(r commands.Result) string {
 	if len(r.Ignored) > 0 {
 		fmt.Fprintf(&b, "\nIgnored locks:\n%s", lockLines(r.Ignored, r.At))
 	}
+	b.WriteString(insideText(r))
 	if l := r.Locked; l != nil && len(l.Locks) > 0 {
 		fmt.Fprintf(&b, "\n🔒 Locked %s on %s: %q (lock `%s`).", r.App, joinEnvs(lockEnvs(l.Locks)), l.Locks[0].Message, l.Locks[0].ID)
 	}
@@ -122,7 +127,15 @@ func rollbackText(r commands.Result) string {
 	if len(r.Ignored) > 0 {
 		s += "\nIgnored locks:\n" + lockLines(r.Ignored, r.At)
 	}
-	return s
+	return s + insideText(r)
+}
+
+// insideText says which windows a person's deploy went into, and why.
+func insideText(r commands.Result) string {
+	if len(r.Windows) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\n⏰ Deployed inside%s; reason: %s", windowsText(r.Windows), r.Reason)
 }
 
 func lockText(r commands.Result) string {

@@ -7,6 +7,7 @@ import (
 
 	"kuberpult/commands"
 	"kuberpult/deploy"
+	"kuberpult/policy"
 	"kuberpult/train"
 )
 
@@ -35,7 +36,7 @@ func trainText(r commands.Result) string {
 	}
 	for _, e := range p.Envs {
 		if e.Skip != "" {
-			fmt.Fprintf(&b, "\n%s: skipped, %s", e.Env, causeText(e.Skip, e.Locks))
+			fmt.Fprintf(&b, "\n%s: skipped, %s%s", e.Env, causeText(e.Skip, e.Locks), windowsText(e.Windows))
 			continue
 		}
 		fmt.Fprintf(&b, "\n%s (from %s):", e.Env, e.Upstream)
@@ -90,4 +91,16 @@ func causeText(c train.SkipCause, locks []deploy.Lock) string {
 		msgs[i] = fmt.Sprintf("%s %q by %s", l.ID, l.Message, l.Author.Display())
 	}
 	return fmt.Sprintf("%s (%s)", c, strings.Join(msgs, "; "))
+}
+
+// windowsText names open windows and when they close: " (window peak until Tue 1 Dec 11:00 CET)".
+func windowsText(ws []policy.OpenWindow) string {
+	if len(ws) == 0 {
+		return ""
+	}
+	parts := make([]string, len(ws))
+	for i, w := range ws {
+		parts[i] = fmt.Sprintf("window %s until %s", w.Name, w.When())
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
 }

@@ -30,6 +30,8 @@ const (
 	AppDoesNotExistInEnv         SkipCause = "APP_DOES_NOT_EXIST_IN_ENV"
 	NoTeamPermission             SkipCause = "NO_TEAM_PERMISSION"
 	TeamIsLocked                 SkipCause = "TEAM_IS_LOCKED"
+	// EnvInWindow: a window (peak hours, a freeze) is open on the environment.
+	EnvInWindow SkipCause = "ENV_IN_WINDOW"
 )
 
 // Input is what a plan is computed from.
@@ -61,7 +63,9 @@ type EnvPlan struct {
 	Upstream string        `json:"upstream,omitempty"` // an environment, or "latest"
 	Skip     SkipCause     `json:"skip,omitempty"`
 	Locks    []deploy.Lock `json:"locks,omitempty"` // the env locks of ENV_IS_LOCKED
-	Apps     []AppPlan     `json:"apps,omitempty"`
+	// Windows are the open windows of ENV_IN_WINDOW, the strictest first.
+	Windows []policy.OpenWindow `json:"windows,omitempty"`
+	Apps    []AppPlan           `json:"apps,omitempty"`
 }
 
 // AppPlan is one app of an environment: deployed from From to To, or skipped.
@@ -137,6 +141,11 @@ func Compute(in Input) (Plan, error) {
 		if ep.Skip == "" {
 			if locks := envLocks(in.State, env); len(locks) > 0 {
 				ep.Skip, ep.Locks = EnvIsLocked, locks
+			}
+		}
+		if ep.Skip == "" {
+			if open := in.Gate.Windows.At(in.Envs, env, in.Now); len(open) > 0 {
+				ep.Skip, ep.Windows = EnvInWindow, open
 			}
 		}
 		if ep.Skip == "" {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"kuberpult/deploy"
+	"kuberpult/policy"
 	"kuberpult/schedule"
 )
 
@@ -46,23 +47,32 @@ func (s Scheduled) Last(t time.Time, within time.Duration) (time.Time, bool) {
 type EventKind string
 
 const (
-	Announce EventKind = "announce" // announce the departure at Slot (AnnounceBefore before it)
-	Depart   EventKind = "depart"   // the departure at Slot is due
+	Announce     EventKind = "announce"      // announce the departure at Slot (AnnounceBefore before it)
+	Depart       EventKind = "depart"        // the departure at Slot is due (or due now that the windows over it closed)
+	WindowClosed EventKind = "window-closed" // window Window closed at Slot: what it held may go
 )
 
-// Event is one thing the scheduler asks for: announce or depart train Train's departure at Slot.
+// Event is one thing the scheduler asks for: announce or depart train Train's departure at
+// Slot, or catch up after window Window closed at Slot ("*": after a start, whichever closed
+// while Kuberpult was down).
 type Event struct {
-	Kind  EventKind
-	Train string
-	Slot  time.Time
+	Kind   EventKind
+	Train  string
+	Window string
+	Slot   time.Time
 }
 
-// Scheduler fires the announcements and departures of scheduled trains at their times. It
-// keeps no state that matters: every event is idempotent where it is handled (one request
-// key per departure), so a restart, a second process or a late wake-up does nothing twice.
+// Scheduler fires the announcements and departures of scheduled trains, and the closing of
+// windows, at their times. It keeps no state that matters: every event is idempotent where
+// it is handled (one request key per departure), so a restart, a second process or a late
+// wake-up does nothing twice.
 type Scheduler struct {
 	Trains []Scheduled
-	Now    func() time.Time
+	// Windows stop trains: a departure that falls into a window open on its target leaves
+	// when the windows close. Envs resolve the windows' and trains' targets.
+	Windows policy.Windows
+	Envs    deploy.Environments
+	Now     func() time.Time
 	// Fire handles an event; it is called from Run's goroutine, one event at a time.
 	Fire func(ctx context.Context, e Event)
 	// Lookback is how far back Run looks, when it starts, for a departure that is over
@@ -74,6 +84,15 @@ type Scheduler struct {
 	Wake time.Duration
 }
 
+// Leaves is when a departure at slot of t leaves: at slot, or when the windows open on t's
+// target at slot have closed.
+func Leaves(t Scheduled, ws policy.Windows, envs deploy.Environments, slot time.Time) time.Time {
+	if len(ws) == 0 {
+		return slot
+	}
+	return ws.ClosedFrom(envs, Targets(envs, t.Target), slot)
+}
+
 // Run fires events until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) error {
 	lookback, wake := s.Lookback, s.Wake
@@ -83,43 +102,72 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if wake <= 0 {
 		wake = time.Minute
 	}
-	type next struct {
-		slot      time.Time
-		announced bool
+	type departure struct {
+		slot, leave time.Time
+		announced   bool
 	}
 	start := s.Now()
-	nexts := make([]next, len(s.Trains))
-	for i, t := range s.Trains {
-		if last, ok := t.Last(start, lookback); ok {
-			s.Fire(ctx, Event{Kind: Depart, Train: t.Name, Slot: last})
+	deps := make([]departure, len(s.Trains))
+	next := func(t Scheduled, after time.Time) departure {
+		slot := t.Schedule.Next(after)
+		if slot.IsZero() {
+			return departure{}
 		}
-		nexts[i] = next{slot: t.Schedule.Next(start)}
+		return departure{slot: slot, leave: Leaves(t, s.Windows, s.Envs, slot)}
+	}
+	for i, t := range s.Trains {
+		deps[i] = next(t, start)
+		if last, ok := t.Last(start, lookback); ok {
+			// Over, or waiting for windows to close: handed over when it leaves (at once
+			// when that is past); its handler runs it or reports it as missed.
+			deps[i] = departure{slot: last, leave: Leaves(t, s.Windows, s.Envs, last), announced: true}
+		}
+	}
+	closes := make([]time.Time, len(s.Windows))
+	for i, w := range s.Windows {
+		closes[i] = closing(w, start)
+	}
+	if len(s.Windows) > 0 {
+		s.Fire(ctx, Event{Kind: WindowClosed, Window: "*", Slot: start})
 	}
 	for ctx.Err() == nil {
 		now := s.Now()
 		var due time.Time
-		fired := false
-		for i, t := range s.Trains {
-			n := &nexts[i]
-			if n.slot.IsZero() {
-				continue // a schedule that never matches
-			}
-			if at := n.slot.Add(-t.AnnounceBefore); !n.announced && !now.Before(at) {
-				s.Fire(ctx, Event{Kind: Announce, Train: t.Name, Slot: n.slot})
-				n.announced, fired = true, true
-			}
-			if !now.Before(n.slot) {
-				s.Fire(ctx, Event{Kind: Depart, Train: t.Name, Slot: n.slot})
-				*n, fired = next{slot: t.Schedule.Next(n.slot)}, true
-				continue
-			}
-			at := n.slot
-			if !n.announced {
-				at = n.slot.Add(-t.AnnounceBefore)
-			}
-			if due.IsZero() || at.Before(due) {
+		soon := func(at time.Time) {
+			if !at.IsZero() && (due.IsZero() || at.Before(due)) {
 				due = at
 			}
+		}
+		fired := false
+		for i, t := range s.Trains {
+			d := &deps[i]
+			if d.slot.IsZero() {
+				continue // a schedule that never matches
+			}
+			if at := d.slot.Add(-t.AnnounceBefore); !d.announced && !now.Before(at) {
+				s.Fire(ctx, Event{Kind: Announce, Train: t.Name, Slot: d.slot})
+				d.announced, fired = true, true
+			}
+			if !now.Before(d.leave) {
+				s.Fire(ctx, Event{Kind: Depart, Train: t.Name, Slot: d.slot})
+				*d, fired = next(t, d.slot), true
+				continue
+			}
+			if !d.announced {
+				soon(d.slot.Add(-t.AnnounceBefore))
+			}
+			soon(d.leave)
+		}
+		for i, w := range s.Windows {
+			if closes[i].IsZero() {
+				continue
+			}
+			if !now.Before(closes[i]) {
+				s.Fire(ctx, Event{Kind: WindowClosed, Window: w.Name, Slot: closes[i]})
+				closes[i], fired = closing(w, closes[i]), true
+				continue
+			}
+			soon(closes[i])
 		}
 		if fired {
 			continue // the events took time: look again
@@ -136,4 +184,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// closing is the first time after t (or at it) when w closes: the end of its opening at t,
+// else of its next one; zero when it never opens again.
+func closing(w policy.Window, t time.Time) time.Time {
+	if until, open := w.Open(t); open {
+		return until
+	}
+	_, until := w.Next(t)
+	return until
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"kuberpult/deploy"
+	"kuberpult/policy"
 	"kuberpult/schedule"
 )
 
@@ -128,5 +130,45 @@ func TestSchedulerFollowsAJumpingClock(t *testing.T) {
 	want := []string{"09:00 depart", "12:01 announce", "12:01 depart"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+// TestSchedulerWaitsForWindows: a departure that falls into a window open on its target
+// leaves when the window closes (announced at its usual time); every window's closing is
+// an event, and a start hands over whatever closed while Kuberpult was down ("*").
+func TestSchedulerWaitsForWindows(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	at := func(d, h, min int) time.Time { return time.Date(2026, 12, d, h, min, 0, 0, berlin) }
+	peakStart, err := schedule.Parse("0 11 * * *", "Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs := deploy.Environments{"staging": {}, "production-de": {Group: "production"}, "production-jp": {Group: "production"}}
+	ws := policy.Windows{{Name: "peak", Targets: []string{"production-jp"}, Start: peakStart, Duration: time.Hour, Override: policy.OverrideDeny}}
+	tr := scheduled(t, "daily", "30 11 * * *", 30*time.Minute)
+	var got []string
+	synctest.Test(t, func(t *testing.T) {
+		bubble := time.Now()
+		now := func() time.Time { return at(1, 10, 0).Add(time.Since(bubble)) }
+		ctx, cancel := context.WithTimeout(t.Context(), 4*time.Hour)
+		defer cancel()
+		s := &Scheduler{Trains: []Scheduled{tr}, Windows: ws, Envs: envs, Now: now, Lookback: time.Hour, Fire: func(ctx context.Context, e Event) {
+			got = append(got, fmt.Sprintf("%s %s %s%s slot %s", now().In(berlin).Format("15:04"), e.Kind, e.Train, e.Window, e.Slot.In(berlin).Format("15:04")))
+		}}
+		if err := s.Run(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	want := []string{
+		"10:00 window-closed * slot 10:00",
+		"11:00 announce daily slot 11:30",
+		"12:00 depart daily slot 11:30",
+		"12:00 window-closed peak slot 12:00",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if got := Leaves(tr, ws, envs, at(1, 11, 30)); !got.Equal(at(1, 12, 0)) {
+		t.Errorf("Leaves = %v, want 12:00", got)
 	}
 }

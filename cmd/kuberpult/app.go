@@ -91,7 +91,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, mode str
 	a.writer = w
 	th := &throttle{status: w.Status, now: time.Now, waiting: db.Waiting}
 	a.handler = commands.New(commands.Options{Store: db, Environments: cfg.Environments, Policy: pol,
-		Trains: cfg.ScheduledTrains(), Notify: w.Notify, Backpressure: th.wait, Logger: log, Observe: func(r commands.Request, res commands.Result) {
+		Trains: cfg.ScheduledTrains(), Windows: cfg.PolicyWindows(), Notify: w.Notify, Backpressure: th.wait, Logger: log, Observe: func(r commands.Request, res commands.Result) {
 			for _, f := range a.observers {
 				f(r, res)
 			}
@@ -148,8 +148,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		g.Go(func() error { return b.Run(gctx) })
 	}
 	g.Go(func() error { return a.pruneRequests(gctx) })
-	if trains := cfg.ScheduledTrains(); len(trains) > 0 {
-		s := &train.Scheduler{Trains: trains, Now: time.Now, Fire: a.fire}
+	if trains := cfg.ScheduledTrains(); len(trains) > 0 || len(cfg.Windows) > 0 {
+		s := &train.Scheduler{Trains: trains, Windows: cfg.PolicyWindows(), Envs: cfg.Environments, Now: time.Now, Fire: a.fire}
 		g.Go(func() error { return s.Run(gctx) })
 	}
 	if cfg.API.Listen != "" {

@@ -1,0 +1,71 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestWindowProblems(t *testing.T) {
+	yaml := head + lines(
+		"environments: {staging: {upstream: {latest: true}}, production-de: {upstream: {environment: staging}, group: production}}", // 3
+		"windows:", // 4
+		"  - {name: peak, environments: [prod], schedule: '0 9 * * MON-FRI', duration: 0s}",                          // 5
+		"  - {name: peak, environments: [production], schedule: 'at nine', duration: 8d, timezone: Moon/Base}",       // 6
+		"  - {name: xmas, environments: ['*'], from: 2026-12-23, until: 2026-12-01, override: deny}",                 // 7
+		"  - {name: both, environments: [staging], from: 2026-12-23, until: 2027-01-02, schedule: '0 9 * * *'}",      // 8
+		"  - {name: ask, environments: [staging], schedule: '0 9 * * *', duration: 1h, override: approval}",          // 9
+		"  - {name: odd, environments: [], from: 23.12.2026, until: 2027-01-02, override: maybe, approvers: role:x}", // 10
+	)
+	_, err := Parse([]byte(yaml), env(nil))
+	if err == nil {
+		t.Fatal("Parse succeeded")
+	}
+	want := []string{
+		`line 5: windows[0].environments[0]: no environment or group "prod"; environments: production-de, staging`,
+		`line 5: windows[0].duration: "0s" is not a duration above 0 and at most a week (168h), e.g. 2h`,
+		`line 6: windows[1].name: "peak" is also the name of windows[0]; every window needs its own name`,
+		`line 6: windows[1].timezone: "Moon/Base" is not a time zone; use an IANA name such as Europe/Berlin or UTC`,
+		`line 6: windows[1].schedule: "at nine" is not a cron spec of five fields (minute hour day-of-month month day-of-week), e.g. "0 9 * * MON-FRI"`,
+		`line 6: windows[1].duration: "8d" is not a duration above 0 and at most a week (168h), e.g. 2h`,
+		`line 7: windows[2].until: "2026-12-01" is before from (2026-12-23); until is the last day of the freeze`,
+		"line 8: windows[3]: set either schedule and duration (a weekly window) or from and until (a one-off freeze), not both",
+		"line 9: windows[4].override: approval is not available: use confirm (a deploy inside needs a reason) or deny",
+		`line 10: windows[5].environments: required: the environments or groups it applies to, e.g. [production], or ["*"] for all`,
+		`line 10: windows[5].from: "23.12.2026" is not a date such as 2026-12-23`,
+		`line 10: windows[5].override: "maybe" is not an override: confirm (a deploy inside needs a reason), approval or deny`,
+	}
+	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
+func TestPolicyWindows(t *testing.T) {
+	yaml := head + lines(
+		"environments: {staging: {upstream: {latest: true}}, production-de: {upstream: {environment: staging}, group: production}}",
+		"windows:",
+		"  - {name: peak-hours, environments: [production], schedule: '0 9 * * MON-FRI', duration: 2h, timezone: Europe/Berlin, override: deny}",
+		"  - {name: xmas, environments: ['*'], from: 2026-12-23, until: 2027-01-02, timezone: Europe/Berlin}",
+	)
+	c, err := Parse([]byte(yaml), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := c.PolicyWindows()
+	if len(ws) != 2 {
+		t.Fatalf("windows: %+v", ws)
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	if until, open := ws[0].Open(time.Date(2026, 12, 1, 9, 0, 0, 0, berlin)); !open || !until.Equal(time.Date(2026, 12, 1, 11, 0, 0, 0, berlin)) {
+		t.Errorf("peak-hours at 09:00 Berlin: open %v until %v", open, until)
+	}
+	if ws[0].Override != "deny" || ws[1].Override != "confirm" {
+		t.Errorf("overrides: %q, %q", ws[0].Override, ws[1].Override)
+	}
+	got := []time.Time{ws[1].From, ws[1].Until}
+	want := []time.Time{time.Date(2026, 12, 23, 0, 0, 0, 0, berlin), time.Date(2027, 1, 3, 0, 0, 0, 0, berlin)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("freeze from/until (-want +got):\n%s", diff)
+	}
+}
