@@ -94,6 +94,9 @@ func TestExampleLoads(t *testing.T) {
 	if diff := cmp.Diff([]string(nil), c.Warnings()); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
+	if ws := c.PolicyWindows(); len(ws) != 2 || ws[0].Name != "peak-hours" || !ws[1].OneOff() || ws[1].Override != "deny" {
+		t.Errorf("windows = %+v", ws)
+	}
 	trains := c.ScheduledTrains()
 	if len(trains) != 1 || trains[0].Name != "daily-production" || trains[0].Schedule.Location().String() != "Europe/Berlin" ||
 		trains[0].AnnounceBefore != 30*time.Minute || trains[0].Approval != "role:admin" || c.TrainChannel(trains[0]) != "C0123DEPLOYS" {
@@ -149,6 +152,8 @@ func TestDemo(t *testing.T) {
 		},
 		API:     API{Listen: "127.0.0.1:8080"},
 		Console: Console{User: Person{Name: "Demo User", Email: "demo@example.com"}},
+		Windows: []Window{{Name: "peak-hours", Environments: []string{"production"}, Schedule: "0 9 * * MON-FRI",
+			Duration: "2h", Timezone: "Europe/Berlin", Override: "confirm"}},
 		Trains: []Train{{Name: "daily-production", Target: "production", Schedule: "30 11 * * MON-FRI",
 			Timezone: "Europe/Berlin", AnnounceBefore: "30m"}},
 	}

@@ -68,10 +68,11 @@ func runDemo(ctx context.Context, dataDir string, stdin *os.File, stdout, stderr
 			fmt.Fprintf(stderr, "demo: HTTP API not started: %v\n", err)
 		}
 	}()
-	if trains := cfg.ScheduledTrains(); len(trains) > 0 {
-		// The demo's scheduled train is announced and departs in this terminal.
-		sched := &train.Scheduler{Trains: trains, Now: time.Now, Fire: func(ctx context.Context, e train.Event) {
-			if res := a.handler.Fire(ctx, e); res.OK() && !res.Replayed && res.Departure != nil {
+	if trains := cfg.ScheduledTrains(); len(trains) > 0 || len(cfg.Windows) > 0 {
+		// The demo's scheduled train is announced and departs in this terminal, and what
+		// its window held is deployed when it closes.
+		sched := &train.Scheduler{Trains: trains, Windows: cfg.PolicyWindows(), Envs: cfg.Environments, Now: time.Now, Fire: func(ctx context.Context, e train.Event) {
+			if res := a.handler.Fire(ctx, e); res.OK() && !res.Replayed && (res.Departure != nil || len(res.Deployed) > 0) {
 				fmt.Fprintf(stdout, "\n%s\n", reply.Text(res))
 			}
 		}}
@@ -83,6 +84,7 @@ HTTP API on http://%s (try: curl -s http://%s/healthz).
 Try: status · deploy checkout to staging · lock production "peak hours" · deploy payments to production
      history checkout · locks · unlock production · train production --dry-run · help · exit
      trains · hold train daily-production "release freeze" (the scheduled train, weekdays 11:30 Berlin time)
+     windows (production's peak hours, weekdays 9–11 Berlin time: a deploy then needs --reason)
 Inspect the env repo: git --git-dir %s log --stat
 
 `, cfg.State.SQLite, cfg.Git.URL, cfg.API.Listen, cfg.API.Listen, cfg.Git.URL)
@@ -115,7 +117,8 @@ func seedDemo(ctx context.Context, h *commands.Handler) error {
 		"deploy checkout 2 to staging", "deploy catalog 3 to staging", "deploy payments 2 to staging",
 		"deploy checkout 1 to production", "deploy catalog 2 to production", "deploy payments 1 to production",
 	} {
-		res := h.Execute(ctx, commands.Request{Actor: ops, Via: deploy.ViaConsole, Text: line})
+		// With a reason: the demo may start inside production's peak hours.
+		res := h.Execute(ctx, commands.Request{Actor: ops, Via: deploy.ViaConsole, Text: line + ` --reason "the demo's starting point"`})
 		if !res.OK() {
 			return fmt.Errorf("%s: %s", line, reply.Text(res))
 		}
