@@ -249,6 +249,10 @@ func (b *Bot) Observe(r commands.Request, res commands.Result) {
 		b.enqueue(func(ctx context.Context) { b.scheduled(ctx, res) })
 		return
 	}
+	if res.Approval != nil { // so does an approval request's
+		b.enqueue(func(ctx context.Context) { b.approvalEvent(ctx, r, res) })
+		return
+	}
 	if r.Via == deploy.ViaSlack || r.Via == deploy.ViaConsole {
 		return // a person asked: the adapter that asked answers
 	}

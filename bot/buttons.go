@@ -48,6 +48,9 @@ func kind(actionID string) string {
 func (c card) buttons() []slack.BlockElement {
 	r := c.Result
 	var bs []slack.BlockElement
+	if r.Approval != nil && r.Outcome == deploy.OutcomePending {
+		return approvalButtons(r.Approval)
+	}
 	if r.Confirm != nil {
 		id := strconv.FormatInt(r.ActionID, 10)
 		return []slack.BlockElement{

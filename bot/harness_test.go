@@ -46,18 +46,20 @@ g, alice@example.com, role:developer
 g, @releasers, role:releaser
 g, token:ci, role:ci
 g, @releasers, role:release-manager
+g, alice@example.com, role:release-manager
 `
 
 type harness struct {
-	t      *testing.T
-	slack  *slackfake.Server
-	db     *store.DB
-	h      *commands.Handler
-	bare   string
-	dbPath string
-	stop   func()
-	now    func() time.Time
-	trains []train.Scheduled // scheduled trains of the handler
+	t       *testing.T
+	slack   *slackfake.Server
+	db      *store.DB
+	h       *commands.Handler
+	bare    string
+	dbPath  string
+	stop    func()
+	now     func() time.Time
+	trains  []train.Scheduled // scheduled trains of the handler
+	windows policy.Windows    // windows of the handler
 }
 
 type option func(*bot.Options)
@@ -102,7 +104,7 @@ func (hs *harness) run(opts ...option) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := commands.New(commands.Options{Store: db, Environments: envs, Policy: pol, Notify: w.Notify, Trains: hs.trains, Now: hs.now,
+	h := commands.New(commands.Options{Store: db, Environments: envs, Policy: pol, Notify: w.Notify, Trains: hs.trains, Windows: hs.windows, Now: hs.now,
 		Observe: func(r commands.Request, res commands.Result) { b.Observe(r, res) }})
 	o := bot.Options{AppToken: slackfake.AppToken, BotToken: slackfake.BotToken, APIURL: hs.slack.URL(),
 		TeamChannels: map[deploy.Team]string{"shop": channel}, Exec: h, Store: db, RemindEvery: time.Hour,

@@ -111,7 +111,7 @@ func TestScheduledTrainInSlack(t *testing.T) {
 	}
 
 	hs.click("UMALLORY", ann, approve[0])
-	hs.ephemeral("UMALLORY", "approving train nightly needs role role:release-manager")
+	hs.ephemeral("UMALLORY", "approving a departure of train nightly needs role role:release-manager")
 	hs.click("UBOB", ann, approve[0])
 	ann = hs.waitMessage(ann.TS, "the approval on the card", func(m slackfake.Message) bool {
 		return strings.Contains(string(m.Blocks), "Approved by bob")

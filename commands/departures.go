@@ -33,8 +33,10 @@ type Unhold struct {
 	Slot  time.Time
 }
 
-// Approve approves the next departure of a train that needs an approval.
+// Approve approves an approval request (ID), or the next departure of a train that needs an
+// approval (Train, and Slot for an exact one).
 type Approve struct {
+	ID    string
 	Train string
 	Slot  time.Time
 }
@@ -303,19 +305,7 @@ func (a *action) approve(ctx context.Context, v deploy.View, c Approve) (Result,
 // mayApprove checks that the actor holds the train's approval role (any person may, without
 // rbac). Nobody approves as the system or an API token: an approval is a person's.
 func (a *action) mayApprove(t train.Scheduled) error {
-	if a.req.Actor.Kind != deploy.ActorUser {
-		return deploy.Deniedf("a departure of train %s is approved by a person with role %s", t.Name, t.Approval)
-	}
-	if a.h.policy == nil {
-		return nil
-	}
-	role := strings.TrimPrefix(t.Approval, "role:")
-	for _, r := range a.h.policy.Roles(policy.SubjectOf(a.req.Actor, a.req.Groups...)) {
-		if strings.TrimPrefix(r, "role:") == role {
-			return nil
-		}
-	}
-	return deploy.Deniedf("approving train %s needs role %s, which you do not have", t.Name, t.Approval)
+	return a.holdsRole(t.Approval, "a departure of train "+t.Name)
 }
 
 func (a *action) announce(ctx context.Context, v deploy.View, c Announce) (Result, deploy.Change, error) {

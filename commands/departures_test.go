@@ -251,7 +251,7 @@ func TestApprovalNeedsTheRole(t *testing.T) {
 		want  error
 		text  string
 	}{
-		{alice, "approve train gated", deploy.ErrDenied, "approving train gated needs role role:release-manager"},
+		{alice, "approve train gated", deploy.ErrDenied, "approving a departure of train gated needs role role:release-manager"},
 		{ci, "approve train gated", deploy.ErrDenied, "approved by a person"},
 		{user("bob@example.com"), "approve train daily", deploy.ErrInvalid, "departs without an approval"},
 		{user("bob@example.com"), "approve payments for train gated", deploy.ErrInvalid, "approved as a whole"},

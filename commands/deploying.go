@@ -74,7 +74,12 @@ func (a *action) deploy(ctx context.Context, v deploy.View, c Deploy) (Result, d
 		res.Confirm = &Confirmation{Locks: locked, Envs: todo, Command: confirmed, CommandText: Format(confirmed)}
 		return res, deploy.Change{}, nil
 	}
-	change := a.deployChange(rel, todo, deploy.HowManual, a.req.Actor, c.Reason,
+	if approvers, windows := needsApproval(gates, todo); len(windows) > 0 {
+		asked := c
+		asked.Version, asked.From = rel.Version, currentVersions(st, c.App, todo)
+		return a.requestApproval(ctx, v, res, asked, c.Target, approvers, windows)
+	}
+	change := a.deployChange(rel, todo, deploy.HowManual, a.req.Actor, a.reason(c.Reason),
 		fmt.Sprintf("deploy %s %s to %s", rel.App, rel.Version, joinEnvs(todo)))
 	res.Outcome, res.Ignored = deploy.OutcomeDone, locked
 	res.Deployed = deployedFrom(st, rel, todo, deploy.HowManual)
@@ -147,12 +152,18 @@ func (a *action) rollback(ctx context.Context, v deploy.View, c Rollback) (Resul
 	if err := hasManifests(rel, []deploy.Env{c.Env}); err != nil {
 		return Result{}, deploy.Change{}, err
 	}
+	if gate.Verdict == policy.NeedsApproval {
+		approvers, windows := needsApproval(map[deploy.Env]policy.Decision{c.Env: gate}, []deploy.Env{c.Env})
+		asked := c
+		asked.To, asked.From = rel.Version, cur.Version
+		return a.requestApproval(ctx, v, Result{App: c.App, Label: rel.Label(), Targets: []deploy.Env{c.Env}}, asked, string(c.Env), approvers, windows)
+	}
 	msg := fmt.Sprintf("rolled back from %s to %s", cur.Version, rel.Version)
 	if c.Reason != "" {
 		msg += ": " + c.Reason
 	}
 	envs := []deploy.Env{c.Env}
-	change := a.deployChange(rel, envs, deploy.HowRollback, a.req.Actor, c.Reason,
+	change := a.deployChange(rel, envs, deploy.HowRollback, a.req.Actor, a.reason(c.Reason),
 		fmt.Sprintf("rollback %s to %s on %s", rel.App, rel.Version, c.Env))
 	lock := a.newLock(deploy.LockApp, a.h.newID(), c.Env, c.App, "", msg, "")
 	change.CreateLocks = []deploy.Lock{lock}
@@ -164,7 +175,15 @@ func (a *action) rollback(ctx context.Context, v deploy.View, c Rollback) (Resul
 // attempt describes a deployment by the acting person for the gate.
 func (a *action) attempt(env deploy.Env, app deploy.App, team deploy.Team, how deploy.How, force bool, reason string) policy.Attempt {
 	return policy.Attempt{Env: env, App: app, Team: team, How: how, Actor: a.req.Actor, Groups: a.req.Groups, Force: force,
-		Reason: reason, Now: a.now}
+		Reason: reason, Approved: a.approvedBy != nil, Now: a.now}
+}
+
+// reason is the recorded reason of a person's deployment: theirs, and who approved it.
+func (a *action) reason(r string) string {
+	if a.approvedBy == nil {
+		return r
+	}
+	return strings.TrimSpace(r + " (approved by " + a.approvedBy.Display() + ")")
 }
 
 // windowRefusal is the refusal of a person's deploy that the gate did not let through: not
@@ -178,12 +197,8 @@ func windowRefusal(d policy.Decision, env deploy.Env, command string) error {
 		w := d.Windows[0]
 		return deploy.Invalidf("%s is in window %s until %s: a deploy inside it needs a reason, e.g. `%s --reason \"<why it cannot wait>\"`",
 			env, w.Name, w.When(), command)
-	case policy.NeedsApproval:
-		w := d.Windows[0]
-		return deploy.Deniedf("%s is in window %s until %s: a deploy inside it needs an approval by someone with role %s, which Kuberpult cannot ask for yet; wait until it closes",
-			env, w.Name, w.When(), w.Approvers)
 	}
-	return nil
+	return nil // NeedsApproval: the command becomes an approval request
 }
 
 // openWindows are the windows a person's deploy went into (with a reason), once each.

@@ -98,8 +98,14 @@ func Format(cmd Command) string {
 		formatSlot(add, c.Slot)
 	case Approve:
 		add("approve")
+		if c.ID != "" {
+			add(c.ID)
+			break
+		}
 		formatTrainRef(add, "", c.Train)
 		formatSlot(add, c.Slot)
+	case Reject:
+		add("reject", c.ID)
 	case Trains:
 		add("trains")
 	case Windows:

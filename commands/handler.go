@@ -43,6 +43,10 @@ type Options struct {
 	// Trains are the scheduled trains (hold, approve, and the scheduler's announcements
 	// and departures name them).
 	Trains []train.Scheduled
+	// ApprovalExpiry is how long an approval request waits; default DefaultApprovalExpiry.
+	ApprovalExpiry time.Duration
+	// NewApprovalID makes approval request ids; default random ones such as k3f9qa.
+	NewApprovalID func() string
 	// Now is the clock; NewID makes lock ids. Both default to the real thing.
 	Now    func() time.Time
 	NewID  func() string
@@ -64,6 +68,9 @@ type Handler struct {
 	now     func() time.Time
 	newID   func() string
 	log     *slog.Logger
+
+	approvalExpiry time.Duration
+	newApprovalID  func() string
 }
 
 // New returns a Handler.
@@ -84,6 +91,13 @@ func New(o Options) *Handler {
 	}
 	if h.newID == nil {
 		h.newID = randomLockID
+	}
+	h.approvalExpiry, h.newApprovalID = o.ApprovalExpiry, o.NewApprovalID
+	if h.approvalExpiry <= 0 {
+		h.approvalExpiry = DefaultApprovalExpiry
+	}
+	if h.newApprovalID == nil {
+		h.newApprovalID = newApprovalID
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -173,7 +187,14 @@ func (h *Handler) Run(ctx context.Context, r Request, cmd Command) Result {
 		})
 	case Approve:
 		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			if c.ID != "" {
+				return a.approveRequest(ctx, v, c.ID)
+			}
 			return a.approve(ctx, v, c)
+		})
+	case Reject:
+		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.reject(ctx, v, c)
 		})
 	case Announce:
 		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
@@ -361,6 +382,8 @@ type action struct {
 	now time.Time
 	env deploy.Env // main target, for the audit log
 	app deploy.App
+	// approvedBy approved this action (an approval request being run).
+	approvedBy *deploy.Actor
 }
 
 func (a *action) auditEntry(res Result) deploy.AuditEntry {

@@ -59,6 +59,7 @@ func init() {
 		"hold":     parseHold,
 		"unhold":   parseUnhold,
 		"approve":  parseApprove,
+		"reject":   parseReject,
 	}
 }
 

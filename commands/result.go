@@ -57,6 +57,9 @@ type Result struct {
 	// Departure is the scheduled departure a hold, unhold, approve, announce or depart is
 	// about, as it stands after the command.
 	Departure *TrainDeparture `json:"departure,omitempty"`
+	// Approval is the approval request a deploy became (OutcomePending), or the one an
+	// approve or reject decided.
+	Approval *deploy.Approval `json:"approval,omitempty"`
 
 	// Answers to queries.
 	State        *deploy.State         `json:"-"` // status

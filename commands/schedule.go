@@ -91,6 +91,13 @@ func parseApprove(args []word) (Command, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(pos) == 1 && !pos[0].is("train") && len(flags) == 0 {
+		id, err := approvalID(pos[0].text)
+		if err != nil {
+			return nil, err
+		}
+		return Approve{ID: id}, nil
+	}
 	app, name, rest, err := trainRef("approve", pos)
 	if err != nil {
 		return nil, err

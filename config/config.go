@@ -30,6 +30,7 @@ type Config struct {
 	Console      Console             `yaml:"console"`
 	Slack        Slack               `yaml:"slack"`
 	Windows      []Window            `yaml:"windows"`
+	Approvals    Approvals           `yaml:"approvals"`
 	Trains       []Train             `yaml:"trains"`
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -28,6 +29,45 @@ const (
 	dateLayout  = "2006-01-02"
 	maxDuration = 7 * 24 * time.Hour
 )
+
+var roleRE = regexp.MustCompile(`^role:[^\s,]+$`)
+
+// Approvals configures approval requests (deploys inside windows with override approval).
+type Approvals struct {
+	ExpireAfter string `yaml:"expire_after"` // how long a request waits, e.g. 1h (default)
+}
+
+// ApprovalExpiry is approvals.expire_after of a validated Config (0: the default).
+func (c *Config) ApprovalExpiry() time.Duration {
+	d, _ := time.ParseDuration(c.Approvals.ExpireAfter)
+	return d
+}
+
+// Roles are the roles the configuration names outside rbac (window approvers, train
+// approvals), by key path: rbac.policy must define each.
+func (c *Config) Roles() map[string]string {
+	out := map[string]string{}
+	for i, w := range c.Windows {
+		if w.Approvers != "" {
+			out[index("windows", i)+".approvers"] = w.Approvers
+		}
+	}
+	for i, t := range c.Trains {
+		if t.Approval != "" {
+			out[index("trains", i)+".approval"] = t.Approval
+		}
+	}
+	return out
+}
+
+func (a Approvals) validate(s *source) {
+	if a.ExpireAfter == "" {
+		return
+	}
+	if d, err := time.ParseDuration(a.ExpireAfter); err != nil || d < time.Minute || d > maxDuration {
+		s.problem("approvals.expire_after", "%s is not a duration between 1m and 168h, e.g. 1h", s.quote("approvals.expire_after", a.ExpireAfter))
+	}
+}
 
 // PolicyWindows returns the windows of a validated Config.
 func (c *Config) PolicyWindows() policy.Windows {
@@ -117,7 +157,11 @@ func (c *Config) validateWindows(s *source) {
 				s.problem(p+".approvers", "only a window with override: approval has approvers")
 			}
 		case policy.OverrideApproval:
-			s.problem(p+".override", "approval is not available: use confirm (a deploy inside needs a reason) or deny")
+			if w.Approvers == "" {
+				s.problem(p+".approvers", "required with override approval: the role whose holders approve a deploy inside, e.g. role:release-manager")
+			} else if !roleRE.MatchString(w.Approvers) {
+				s.problem(p+".approvers", "%s is not a role; write it as in rbac.policy, e.g. role:release-manager", s.quote(p+".approvers", w.Approvers))
+			}
 		default:
 			s.problem(p+".override", "%s is not an override: confirm (a deploy inside needs a reason), approval or deny", s.quote(p+".override", w.Override))
 		}

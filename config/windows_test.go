@@ -31,7 +31,7 @@ func TestWindowProblems(t *testing.T) {
 		`line 6: windows[1].duration: "8d" is not a duration above 0 and at most a week (168h), e.g. 2h`,
 		`line 7: windows[2].until: "2026-12-01" is before from (2026-12-23); until is the last day of the freeze`,
 		"line 8: windows[3]: set either schedule and duration (a weekly window) or from and until (a one-off freeze), not both",
-		"line 9: windows[4].override: approval is not available: use confirm (a deploy inside needs a reason) or deny",
+		"line 9: windows[4].approvers: required with override approval: the role whose holders approve a deploy inside, e.g. role:release-manager",
 		`line 10: windows[5].environments: required: the environments or groups it applies to, e.g. [production], or ["*"] for all`,
 		`line 10: windows[5].from: "23.12.2026" is not a date such as 2026-12-23`,
 		`line 10: windows[5].override: "maybe" is not an override: confirm (a deploy inside needs a reason), approval or deny`,

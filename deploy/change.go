@@ -20,8 +20,11 @@ type Change struct {
 	// Departures records scheduled train departures (replacing what was recorded of the
 	// same train and slot).
 	Departures []Departure
-	Repo       *RepoChange // nil when the action changes nothing in the env repo
-	Audit      AuditEntry
+	// Approvals records approval requests and what became of them (replacing what was
+	// recorded of the same id).
+	Approvals []Approval
+	Repo      *RepoChange // nil when the action changes nothing in the env repo
+	Audit     AuditEntry
 }
 
 // RepoChange is one commit to the environment repo, as stored in the outbox: a delta saying
@@ -105,6 +108,8 @@ const (
 	// OutcomeStale: nothing done, because the state the request was made for changed
 	// meanwhile (a button whose precondition no longer holds).
 	OutcomeStale Outcome = "stale"
+	// OutcomePending: nothing done yet; it waits for an approval (Approval).
+	OutcomePending Outcome = "pending"
 )
 
 // AuditEntry records one command, click or API call and its outcome. Its ID is the id of

@@ -35,6 +35,8 @@ type View interface {
 	// Departures returns up to limit departures of a train (every train when train is ""),
 	// latest slot first.
 	Departures(ctx context.Context, train string, limit int) ([]Departure, error)
+	// Approval returns an approval request; false when there is none with that id.
+	Approval(ctx context.Context, id string) (Approval, bool, error)
 	// Outbox summarises the git outbox: how much waits, and what failed.
 	Outbox(ctx context.Context) (OutboxSummary, error)
 }

@@ -176,3 +176,25 @@ func (p *Policy) member(s Subject, team deploy.Team) bool {
 	}
 	return false
 }
+
+// Defines reports whether role (written with or without "role:") has a permission line or
+// is bound to someone: whether a policy speaks of it at all.
+func (p *Policy) Defines(role string) bool {
+	if p == nil {
+		return false
+	}
+	want := "role:" + strings.TrimPrefix(role, "role:")
+	for pm := range p.perms {
+		if "role:"+strings.TrimPrefix(pm.role, "role:") == want {
+			return true
+		}
+	}
+	for _, rs := range p.roles {
+		for _, r := range rs {
+			if "role:"+strings.TrimPrefix(r, "role:") == want {
+				return true
+			}
+		}
+	}
+	return false
+}

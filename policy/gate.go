@@ -42,7 +42,9 @@ type Attempt struct {
 	Force bool
 	// Reason is why a person deploys; inside a window with override confirm it is required.
 	Reason string
-	Now    time.Time
+	// Approved: someone with the approvers role approved it (a window with override approval).
+	Approved bool
+	Now      time.Time
 }
 
 // Decision is the gate's answer.
@@ -126,7 +128,9 @@ func (g Gate) Decide(st deploy.State, a Attempt) Decision {
 			return Decision{Verdict: Deny, Windows: open, Locks: locks, Err: deploy.Deniedf(
 				"%s is in window %s until %s: deployments wait until it closes", a.Env, w.Name, w.When())}
 		case OverrideApproval:
-			return Decision{Verdict: NeedsApproval, Windows: open, Locks: locks}
+			if !a.Approved {
+				return Decision{Verdict: NeedsApproval, Windows: open, Locks: locks}
+			}
 		default:
 			if strings.TrimSpace(a.Reason) == "" {
 				return Decision{Verdict: NeedsReason, Windows: open, Locks: locks}

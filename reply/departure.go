@@ -262,3 +262,32 @@ func catchUpText(r commands.Result) string {
 	}
 	return b.String()
 }
+
+// approvalText renders an approval request, and what approve or reject did with one.
+func approvalText(r commands.Result) string {
+	ap := r.Approval
+	when := func(t time.Time) string { return DepartureTime(t, r.Zone) }
+	switch {
+	case r.Outcome == deploy.OutcomePending:
+		return fmt.Sprintf("⏳ %s is inside window %s: `%s` needs an approval by someone with role %s other than you.\n"+
+			"Approval request %s (expires %s): `approve %s` or `reject %s`.",
+			ap.Env, strings.Join(ap.Windows, ", "), ap.Command, ap.Approvers, ap.ID, when(ap.Expires), ap.ID, ap.ID)
+	case ap.State == deploy.ApprovalExpired:
+		return fmt.Sprintf("⌛ Approval request %s (`%s` by %s) expired at %s; nothing was done. Ask again if it is still needed.",
+			ap.ID, ap.Command, ap.RequestedBy.Display(), when(ap.Expires))
+	case ap.State == deploy.ApprovalRejected && ap.Note == "withdrawn by the requester":
+		return fmt.Sprintf("↩ Withdrew approval request %s (`%s`); nothing was done.", ap.ID, ap.Command)
+	case ap.State == deploy.ApprovalRejected:
+		return fmt.Sprintf("🚫 Rejected approval request %s (`%s` by %s); nothing was done.", ap.ID, ap.Command, ap.RequestedBy.Display())
+	case ap.State == deploy.ApprovalApproved:
+		inner := r
+		inner.Verb, inner.Approval = "deploy", nil
+		if inner.RolledBack != nil {
+			inner.Verb = "rollback"
+		}
+		return fmt.Sprintf("✅ %s approved request %s (`%s` by %s):\n%s", ap.DecidedBy.Display(), ap.ID, ap.Command, ap.RequestedBy.Display(), body(inner))
+	}
+	inner := r // approved, but the state had moved on (stale) or it needs a confirmation
+	inner.Verb, inner.Approval = "deploy", nil
+	return fmt.Sprintf("Approval request %s (`%s`) is still pending:\n%s", ap.ID, ap.Command, body(inner))
+}

@@ -44,6 +44,9 @@ func body(r commands.Result) string {
 	case r.Stale != nil:
 		return staleText(r.Stale, r.At)
 	}
+	if r.Approval != nil {
+		return approvalText(r)
+	}
 	switch r.Verb {
 	case "deploy":
 		return deployText(r)

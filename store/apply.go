@@ -124,6 +124,11 @@ func apply(ctx context.Context, r runner, c deploy.Change) (int64, error) {
 			return 0, err
 		}
 	}
+	for _, a := range c.Approvals {
+		if err := saveApproval(ctx, r, a, id); err != nil {
+			return 0, err
+		}
+	}
 	return id, nil
 }
 

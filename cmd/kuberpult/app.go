@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"sort"
 	"strings"
 	"time"
 
@@ -91,7 +92,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, mode str
 	a.writer = w
 	th := &throttle{status: w.Status, now: time.Now, waiting: db.Waiting}
 	a.handler = commands.New(commands.Options{Store: db, Environments: cfg.Environments, Policy: pol,
-		Trains: cfg.ScheduledTrains(), Windows: cfg.PolicyWindows(), Notify: w.Notify, Backpressure: th.wait, Logger: log, Observe: func(r commands.Request, res commands.Result) {
+		Trains: cfg.ScheduledTrains(), Windows: cfg.PolicyWindows(), ApprovalExpiry: cfg.ApprovalExpiry(), Notify: w.Notify, Backpressure: th.wait, Logger: log, Observe: func(r commands.Request, res commands.Result) {
 			for _, f := range a.observers {
 				f(r, res)
 			}
@@ -121,6 +122,21 @@ func buildPolicy(cfg *config.Config) (*policy.Policy, error) {
 		TeamPermissions: cfg.RBAC.TeamPermissions, Bindings: bindings})
 	if err != nil {
 		return nil, fmt.Errorf("rbac: %w", err)
+	}
+	roles := cfg.Roles()
+	paths := make([]string, 0, len(roles))
+	for path := range roles {
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	var problems []string
+	for _, path := range paths {
+		if !p.Defines(roles[path]) {
+			problems = append(problems, fmt.Sprintf("%s: %s is not a role of rbac.policy (no p or g line names it)", path, roles[path]))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %s", deploy.ErrInvalid, strings.Join(problems, "; "))
 	}
 	return p, nil
 }

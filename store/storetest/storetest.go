@@ -71,6 +71,7 @@ var tests = []test{
 	{"cards", testCards},
 	{"reminders once", testReminders},
 	{"train departures", testDepartures},
+	{"approvals", testApprovals},
 	{"concurrent acts", func(t *testing.T, s Store) { testConcurrentDeploys(t, []Store{s}) }},
 	{"concurrent counter", func(t *testing.T, s Store) { testCounter(t, []Store{s}) }},
 }
