@@ -275,6 +275,21 @@ func TestCheckConfig(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "slak") || !strings.Contains(err.Error(), "Dev") || !strings.Contains(err.Error(), "git") {
 		t.Errorf("check-config bad.yaml: %v; want every problem listed", err)
 	}
+	roles := filepath.Join(t.TempDir(), "roles.yaml")
+	os.WriteFile(roles, []byte(`state: {sqlite: x.db}
+git: {url: repo.git}
+environments: {staging: {upstream: {latest: true}}, production: {upstream: {environment: staging}}}
+rbac: {policy: "p, role:admin, CreateLock, *:*, *, allow"}
+windows:
+  - {name: board, environments: [production], schedule: "0 9 * * *", duration: 1h, override: approval, approvers: role:release-manager}
+trains:
+  - {name: daily, target: production, schedule: "0 10 * * *", approval: role:admin}
+`), 0o600)
+	err = run(context.Background(), []string{"check-config", "--config", roles}, nil, &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "windows[0].approvers: role:release-manager is not a role of rbac.policy") ||
+		strings.Contains(err.Error(), "trains[0]") {
+		t.Errorf("check-config with an undefined role: %v", err)
+	}
 }
 
 func stdinFile(t *testing.T, content string) *os.File {
