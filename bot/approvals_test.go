@@ -51,4 +51,10 @@ func TestApprovalInSlack(t *testing.T) {
 	if got := hs.git("log", "-1", "--format=%an|%b", "main"); !strings.HasPrefix(got, "bob|") || !strings.Contains(got, "approved by alice") {
 		t.Errorf("commit: %q", got)
 	}
+	// App Home shows the environment's open window.
+	hs.slack.AppHomeOpened("UALICE")
+	hs.slack.WaitCall(t, "views.publish", nil)
+	if views := hs.slack.Views("UALICE"); len(views) == 0 || !strings.Contains(string(views[0].Blocks), "window *change-board* (approval) open until") {
+		t.Errorf("App Home lacks the window: %+v", views)
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"kuberpult/commands"
 	"kuberpult/deploy"
+	"kuberpult/policy"
 )
 
 // Executor runs commands; *commands.Handler implements it.
@@ -22,6 +23,8 @@ type Executor interface {
 	Run(ctx context.Context, r commands.Request, cmd commands.Command) commands.Result
 	Environments() deploy.Environments
 	State(ctx context.Context) (deploy.State, error)
+	// WindowsAt returns the windows open on env at t, the strictest first.
+	WindowsAt(env deploy.Env, t time.Time) []policy.OpenWindow
 }
 
 // Store keeps the cards (so threads survive restarts) and the reminders sent; *store.DB

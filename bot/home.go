@@ -11,6 +11,7 @@ import (
 
 	"kuberpult/commands"
 	"kuberpult/deploy"
+	"kuberpult/policy"
 )
 
 // App Home: the board for the viewer — apps × environments in pipeline order with their
@@ -47,7 +48,7 @@ func pipeline(envs deploy.Environments) []deploy.Env {
 }
 
 // homeView renders the board for a viewer in the given teams.
-func homeView(st deploy.State, envs deploy.Environments, teams map[deploy.Team]bool, now time.Time) slack.HomeTabViewRequest {
+func homeView(st deploy.State, envs deploy.Environments, windows func(deploy.Env, time.Time) []policy.OpenWindow, teams map[deploy.Team]bool, now time.Time) slack.HomeTabViewRequest {
 	order := pipeline(envs)
 	bs := []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, "Kuberpult", false, false))}
 	// Environments with their locks and a Lock button each.
@@ -66,6 +67,11 @@ func homeView(st deploy.State, envs deploy.Environments, teams map[deploy.Team]b
 			}
 		}
 		text := fmt.Sprintf("*%s*", env)
+		if windows != nil {
+			for _, w := range windows(env, now) {
+				text += fmt.Sprintf("\n⏰ window *%s* (%s) open until %s", w.Name, w.Override, w.When())
+			}
+		}
 		if len(locks) > 0 {
 			text += "\n" + strings.Join(locks, "\n")
 		}
@@ -133,7 +139,7 @@ func (b *Bot) publishHome(ctx context.Context, user string) {
 	for _, l := range teamsOf(b.o.TeamChannels, who) {
 		teams[l] = true
 	}
-	if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: homeView(st, b.o.Exec.Environments(), teams, b.now())}); err != nil {
+	if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: homeView(st, b.o.Exec.Environments(), b.o.Exec.WindowsAt, teams, b.now())}); err != nil {
 		b.log.Error("slack home", "err", err)
 	}
 }

@@ -3,12 +3,14 @@ package bot
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
 
 	"kuberpult/commands"
 	"kuberpult/deploy"
+	"kuberpult/policy"
 )
 
 // envsOnly is an Executor that knows the environments and nothing else: the modal's checks
@@ -19,8 +21,9 @@ func (envsOnly) Execute(context.Context, commands.Request) commands.Result { ret
 func (envsOnly) Run(context.Context, commands.Request, commands.Command) commands.Result {
 	return commands.Result{}
 }
-func (e envsOnly) Environments() deploy.Environments         { return e.envs }
-func (envsOnly) State(context.Context) (deploy.State, error) { return deploy.State{}, nil }
+func (e envsOnly) Environments() deploy.Environments                 { return e.envs }
+func (envsOnly) State(context.Context) (deploy.State, error)         { return deploy.State{}, nil }
+func (envsOnly) WindowsAt(deploy.Env, time.Time) []policy.OpenWindow { return nil }
 
 func modalState(vals map[string]string) *slack.ViewState {
 	st := &slack.ViewState{Values: map[string]map[string]slack.BlockAction{}}

@@ -124,3 +124,8 @@ func (a *action) catchUp(ctx context.Context, v deploy.View, c CatchUp) (Result,
 	}
 	return res, change, nil
 }
+
+// WindowsAt returns the windows open on env at t, the strictest first.
+func (h *Handler) WindowsAt(env deploy.Env, t time.Time) []policy.OpenWindow {
+	return h.gate.Windows.At(h.envs, env, t)
+}
