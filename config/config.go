@@ -156,6 +156,7 @@ func parse(data []byte, lookupEnv func(string) (string, bool), file, dir string)
 	if c.Git.ArgoCDRepoURL == "" {
 		c.Git.ArgoCDRepoURL = c.Git.URL
 	}
+	c.addSyncWindows()
 	return c, nil
 }
 

@@ -23,6 +23,10 @@ type Window struct {
 	Timezone     string   `yaml:"timezone"`     // IANA name; default UTC
 	Override     string   `yaml:"override"`     // what a person's deploy does inside: confirm (default), approval, deny
 	Approvers    string   `yaml:"approvers"`    // override approval: the role that approves
+	// ArgoCDSyncWindow also renders a weekly window into its environments' Argo CD
+	// AppProject as a deny sync window (manualSync: true), so that Argo CD holds automated
+	// syncs then too.
+	ArgoCDSyncWindow bool `yaml:"argocd_sync_window"`
 }
 
 const (
@@ -151,6 +155,18 @@ func (c *Config) validateWindows(s *source) {
 		default:
 			validateWeekly(w, p, s)
 		}
+		if w.ArgoCDSyncWindow {
+			if oneOff {
+				s.problem(p+".argocd_sync_window", "only a weekly window (schedule and duration) is rendered as an Argo CD sync window")
+			}
+			for _, e := range w.Environments {
+				for _, env := range c.windowEnvs(e) {
+					if c.Environments[env].ArgoCD == nil {
+						s.problem(p+".argocd_sync_window", "environment %s has no argocd section to render the sync window into", env)
+					}
+				}
+			}
+		}
 		switch policy.Override(w.Override) {
 		case "", policy.OverrideConfirm, policy.OverrideDeny:
 			if w.Approvers != "" {
@@ -210,4 +226,36 @@ func targetsOf(envs deploy.Environments, name string) []deploy.Env {
 		return []deploy.Env{deploy.Env(name)}
 	}
 	return nil
+}
+
+func (c *Config) windowEnvs(target string) []deploy.Env {
+	if target == "*" {
+		return c.Environments.Names()
+	}
+	return targetsOf(c.Environments, target)
+}
+
+// addSyncWindows renders the weekly windows marked argocd_sync_window into their
+// environments' Argo CD settings (a validated Config).
+func (c *Config) addSyncWindows() {
+	for _, w := range c.Windows {
+		if !w.ArgoCDSyncWindow || w.Schedule == "" {
+			continue
+		}
+		seen := map[deploy.Env]bool{}
+		for _, t := range w.Environments {
+			for _, env := range c.windowEnvs(t) {
+				cfg := c.Environments[env]
+				if seen[env] || cfg.ArgoCD == nil {
+					continue
+				}
+				seen[env] = true
+				argo := *cfg.ArgoCD // not shared with other environments (YAML merge keys)
+				argo.SyncWindows = append(append([]deploy.SyncWindow(nil), argo.SyncWindows...),
+					deploy.SyncWindow{Kind: "deny", Schedule: w.Schedule, Duration: w.Duration, TimeZone: w.Timezone})
+				cfg.ArgoCD = &argo
+				c.Environments[env] = cfg
+			}
+		}
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"kuberpult/deploy"
 )
 
 func TestWindowProblems(t *testing.T) {
@@ -67,5 +69,46 @@ func TestPolicyWindows(t *testing.T) {
 	want := []time.Time{time.Date(2026, 12, 23, 0, 0, 0, 0, berlin), time.Date(2027, 1, 3, 0, 0, 0, 0, berlin)}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("freeze from/until (-want +got):\n%s", diff)
+	}
+}
+
+// TestArgoCDSyncWindows: a weekly window marked argocd_sync_window is added to its
+// environments' Argo CD sync windows (deny, with its time zone), next to their own, and
+// not to other environments sharing the same YAML anchor.
+func TestArgoCDSyncWindows(t *testing.T) {
+	yaml := head + lines(
+		"environments:",
+		"  staging: {upstream: {latest: true}, argocd: &argo {destination: {server: https://k}, syncWindows: [{kind: allow, schedule: '0 0 * * *', duration: 1h}]}}",
+		"  production-de: {upstream: {environment: staging}, group: production, argocd: *argo}",
+		"  production-jp: {upstream: {environment: staging}, group: production}",
+		"windows:",
+		"  - {name: peak, environments: [production-de], schedule: '0 9 * * MON-FRI', duration: 2h, timezone: Europe/Berlin, argocd_sync_window: true}",
+	)
+	c, err := Parse([]byte(yaml), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []deploy.SyncWindow{{Kind: "allow", Schedule: "0 0 * * *", Duration: "1h"},
+		{Kind: "deny", Schedule: "0 9 * * MON-FRI", Duration: "2h", TimeZone: "Europe/Berlin"}}
+	if diff := cmp.Diff(want, c.Environments["production-de"].ArgoCD.SyncWindows); diff != "" {
+		t.Errorf("production-de sync windows (-want +got):\n%s", diff)
+	}
+	if got := c.Environments["staging"].ArgoCD.SyncWindows; len(got) != 1 {
+		t.Errorf("staging got the window too: %+v", got)
+	}
+	bad := head + lines(
+		"environments: {staging: {upstream: {latest: true}}}",
+		"windows:",
+		"  - {name: peak, environments: [staging], schedule: '0 9 * * *', duration: 2h, argocd_sync_window: true}",
+		"  - {name: xmas, environments: [staging], from: 2026-12-23, until: 2026-12-24, argocd_sync_window: true}",
+	)
+	_, err = Parse([]byte(bad), env(nil))
+	wantProblems := []string{
+		"line 5: windows[0].argocd_sync_window: environment staging has no argocd section to render the sync window into",
+		"line 6: windows[1].argocd_sync_window: only a weekly window (schedule and duration) is rendered as an Argo CD sync window",
+		"line 6: windows[1].argocd_sync_window: environment staging has no argocd section to render the sync window into",
+	}
+	if diff := cmp.Diff(wantProblems, problems(t, err)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }

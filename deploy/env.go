@@ -44,6 +44,7 @@ type SyncWindow struct {
 	Schedule     string   `json:"schedule" yaml:"schedule"`
 	Duration     string   `json:"duration" yaml:"duration"`
 	Applications []string `json:"applications,omitempty" yaml:"applications"`
+	TimeZone     string   `json:"timeZone,omitempty" yaml:"timeZone"` // IANA name the schedule is read in; Argo CD's default UTC
 }
 
 // AccessEntry allows a cluster-scoped resource kind in the AppProject.

@@ -123,6 +123,7 @@ func appendProject(b []byte, env string, cfg deploy.ArgoCD) []byte {
 			b = appendOmitEmpty(b, "    ", "kind", w.Kind)
 			b = append(b, "    manualSync: true\n"...)
 			b = appendOmitEmpty(b, "    ", "schedule", w.Schedule)
+			b = appendOmitEmpty(b, "    ", "timeZone", w.TimeZone)
 		}
 	}
 	return b

@@ -27,7 +27,7 @@ var fullArgo = &deploy.ArgoCD{
 	Destination: deploy.Destination{Server: "https://kubernetes.default.svc", Namespace: "dev-ns"},
 	SyncWindows: []deploy.SyncWindow{
 		{Kind: "deny", Schedule: "0 9 * * 1-5", Duration: "2h"},
-		{Kind: "allow", Schedule: "0 18 * * *", Duration: "1h", Applications: []string{"dev-checkout"}},
+		{Kind: "allow", Schedule: "0 18 * * *", Duration: "1h", Applications: []string{"dev-checkout"}, TimeZone: "Europe/Berlin"},
 	},
 	AccessList:             []deploy.AccessEntry{{Group: "*", Kind: "ClusterIssuer"}},
 	ApplicationAnnotations: map[string]string{"notifications.argoproj.io/subscribe.on-degraded.teams": ""},
