@@ -28,7 +28,7 @@ func (a *action) deploy(ctx context.Context, v deploy.View, c Deploy) (Result, d
 	gates := make(map[deploy.Env]policy.Decision, len(envs))
 	for _, env := range envs {
 		d := a.h.gate.Decide(st, a.attempt(env, c.App, info.Team, deploy.HowManual, c.Force, c.Reason))
-		if err := windowRefusal(d, env, Format(c)); err != nil {
+		if err := windowRefusal(d, env, Format(c), a.req.Zone); err != nil {
 			return Result{}, deploy.Change{}, err
 		}
 		gates[env] = d
@@ -110,7 +110,7 @@ func (a *action) rollback(ctx context.Context, v deploy.View, c Rollback) (Resul
 		return Result{}, deploy.Change{}, err
 	}
 	gate := a.h.gate.Decide(st, a.attempt(c.Env, c.App, info.Team, deploy.HowRollback, true, c.Reason))
-	if err := windowRefusal(gate, c.Env, Format(c)); err != nil {
+	if err := windowRefusal(gate, c.Env, Format(c), a.req.Zone); err != nil {
 		return Result{}, deploy.Change{}, err
 	}
 	if err := a.allow(policy.CreateLock, c.Env, c.App, info.Team); err != nil {
@@ -189,14 +189,17 @@ func (a *action) reason(r string) string {
 // windowRefusal is the refusal of a person's deploy that the gate did not let through: not
 // allowed, inside a deny window, or inside a window that needs a reason (saying how to give
 // one) or an approval.
-func windowRefusal(d policy.Decision, env deploy.Env, command string) error {
-	switch d.Verdict {
-	case policy.Deny:
+func windowRefusal(d policy.Decision, env deploy.Env, command, zone string) error {
+	switch {
+	case d.Verdict == policy.Deny && len(d.Windows) > 0 && d.Windows[0].Override == policy.OverrideDeny:
+		w := d.Windows[0]
+		return deploy.Deniedf("%s is in window %s until %s: deployments wait until it closes", env, w.Name, w.WhenIn(zone))
+	case d.Verdict == policy.Deny:
 		return d.Err
-	case policy.NeedsReason:
+	case d.Verdict == policy.NeedsReason:
 		w := d.Windows[0]
 		return deploy.Invalidf("%s is in window %s until %s: a deploy inside it needs a reason, e.g. `%s --reason \"<why it cannot wait>\"`",
-			env, w.Name, w.When(), command)
+			env, w.Name, w.WhenIn(zone), command)
 	}
 	return nil // NeedsApproval: the command becomes an approval request
 }

@@ -247,7 +247,7 @@ func (h *Handler) act(ctx context.Context, r Request, verb, fingerprint string, 
 			}
 			res, change = refusal(err), deploy.Change{}
 		}
-		res.Verb, res.At, res.Actor = verb, now, r.Actor
+		res.Verb, res.At, res.Actor, res.Zone = verb, now, r.Actor, r.Zone
 		change.Audit = a.auditEntry(res)
 		repo = change.Repo != nil
 		body, err := json.Marshal(res)

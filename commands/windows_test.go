@@ -62,7 +62,11 @@ func TestManualDeploysInWindows(t *testing.T) {
 			t.Errorf("%s: %v %q\nwant %v with %q", tt.line, res.Err, reply.Text(res), tt.err, tt.text)
 		}
 	}
-	if after := f.snapshot(); after != before {
+	nyc := f.h.Execute(context.Background(), commands.Request{Actor: alice, Via: deploy.ViaSlack, Zone: "America/New_York", Text: "deploy checkout 2 to production"})
+	if !strings.Contains(reply.Text(nyc), "until Mon 2 Nov 06:00 EST") {
+		t.Errorf("refusal for a viewer in New York: %s", reply.Text(nyc))
+	}
+		if after := f.snapshot(); after != before {
 		t.Errorf("a refused deploy changed the state:\n%s\n%s", before, after)
 	}
 	res := f.exec(`deploy checkout 2 to staging --reason "hotfix INC-12"`)

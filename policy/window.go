@@ -127,8 +127,14 @@ type OpenWindow struct {
 }
 
 // When shows when the window closes, on its own wall clock.
-func (o OpenWindow) When() string {
-	loc, err := time.LoadLocation(o.Zone)
+func (o OpenWindow) When() string { return o.WhenIn("") }
+
+// WhenIn shows when the window closes in time zone zone (an IANA name; "": the window's).
+func (o OpenWindow) WhenIn(zone string) string {
+	if zone == "" {
+		zone = o.Zone
+	}
+	loc, err := time.LoadLocation(zone)
 	if err != nil {
 		loc = time.UTC
 	}

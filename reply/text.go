@@ -138,7 +138,7 @@ func insideText(r commands.Result) string {
 	if len(r.Windows) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("\n⏰ Deployed inside%s; reason: %s", windowsText(r.Windows), r.Reason)
+	return fmt.Sprintf("\n⏰ Deployed inside%s; reason: %s", windowsText(r.Windows, r.Zone), r.Reason)
 }
 
 func lockText(r commands.Result) string {

@@ -36,7 +36,7 @@ func trainText(r commands.Result) string {
 	}
 	for _, e := range p.Envs {
 		if e.Skip != "" {
-			fmt.Fprintf(&b, "\n%s: skipped, %s%s", e.Env, causeText(e.Skip, e.Locks), windowsText(e.Windows))
+			fmt.Fprintf(&b, "\n%s: skipped, %s%s", e.Env, causeText(e.Skip, e.Locks), windowsText(e.Windows, r.Zone))
 			continue
 		}
 		fmt.Fprintf(&b, "\n%s (from %s):", e.Env, e.Upstream)
@@ -94,13 +94,13 @@ func causeText(c train.SkipCause, locks []deploy.Lock) string {
 }
 
 // windowsText names open windows and when they close: " (window peak until Tue 1 Dec 11:00 CET)".
-func windowsText(ws []policy.OpenWindow) string {
+func windowsText(ws []policy.OpenWindow, zone string) string {
 	if len(ws) == 0 {
 		return ""
 	}
 	parts := make([]string, len(ws))
 	for i, w := range ws {
-		parts[i] = fmt.Sprintf("window %s until %s", w.Name, w.When())
+		parts[i] = fmt.Sprintf("window %s until %s", w.Name, w.WhenIn(zone))
 	}
 	return " (" + strings.Join(parts, "; ") + ")"
 }
