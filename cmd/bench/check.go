@@ -111,9 +111,13 @@ func (b *bench) checkEndState(ctx context.Context, after string, full bool) (che
 	return res, nil
 }
 
-// manifestsAt reads the version of every manifest in commit.
-func (b *bench) manifestsAt(ctx context.Context, commit string) (map[deploy.Env]map[deploy.App]deploy.Version, error) {
-	out, err := git(ctx, b.remote, "ls-tree", "-r", "--full-tree", commit, "environments")
+// manifestsAt reads the version of every manifest in commit under the directories dirs
+// (all environments when none are given).
+func (b *bench) manifestsAt(ctx context.Context, commit string, dirs ...string) (map[deploy.Env]map[deploy.App]deploy.Version, error) {
+	if len(dirs) == 0 {
+		dirs = []string{"environments"}
+	}
+	out, err := git(ctx, b.remote, append([]string{"ls-tree", "-r", "--full-tree", commit}, dirs...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,18 +1,27 @@
 // Command bench measures Kuberpult the way its users wait for it, from outside: it builds
 // the kuberpult binary of this tree, generates an env repo (a bare git repository) of
-// 2,000 apps × 10 environments with upstream latest and a few thousand commits of history
-// with git fast-import, seeds a SQLite database that matches it through the store package,
-// starts `kuberpult serve` as a child process, and sends it releases over HTTP — Kuberpult's
-// multipart form, ten manifests each — timing until the remote's branch holds them.
+// 2,000 apps × 10 environments (20,000 manifests) and a few thousand commits of history with
+// git fast-import, seeds a SQLite database that matches it through the store package,
+// starts `kuberpult serve` as a child process, and sends it requests over HTTP, timing
+// until the remote's branch holds what they asked for. Eight environments are upstream
+// latest; the last two (-group-envs) form the group production with upstream staging and
+// run the release before the newest, so a release train has every app to move there.
+// Releases are Kuberpult's multipart form with ten manifests, deployed at once to the
+// eight upstream-latest environments.
 //
-// Phases (-phases, all by default):
+// Phases (-phases, all by default; they run in this order):
 //
 //	latency     one release at a time: from the start of the request until refs/heads/main
 //	            of the remote points at a commit holding it, alternating with the git CLI
-//	            making the same ten-file change (pull, write, add, commit, push) in a full
+//	            making the same eight-file change (pull, write, add, commit, push) in a full
 //	            clone of the same remote
 //	steady      concurrent clients release new versions of random existing apps: accepted
 //	            releases/s, and the time from the last acceptance until all is pushed
+//	train       the release train of all 2,000 apps into the group production: its
+//	            prognosis (GET …/releasetrain/prognosis, several times), then one PUT
+//	            …/environment-groups/production/releasetrain, from the start of the request
+//	            until the branch holds it in one commit, and a second PUT that must change
+//	            nothing (before onboarding, whose new apps would add to the train)
 //	onboarding  concurrent clients send the first release of new apps
 //	history     steady again on a fresh setup whose database holds -compare-history
 //	            releases per app instead of -history, to show the cost does not grow
@@ -26,6 +35,7 @@
 //	go run ./cmd/bench                     # the default run: a few minutes on 2 cores
 //	go run ./cmd/bench -json > bench.json  # figures for machines
 //	go run ./cmd/bench -check              # exit status 1 when a target is missed
+//	go run ./cmd/bench -phases train -history 1 -fsck off  # the train alone, in 15 s
 package main
 
 import (
@@ -52,6 +62,7 @@ type options struct {
 	dir, bin            string
 	keep                bool
 	apps, envs, commits int
+	groupEnvs           int
 	history, compare    int
 	clients, rounds     int
 	steadyN, onboardN   int
@@ -65,7 +76,8 @@ type options struct {
 	seed                uint64
 }
 
-var allPhases = []string{"latency", "steady", "onboarding", "history"}
+// allPhases are the phases in the order they run.
+var allPhases = []string{"latency", "steady", "train", "onboarding", "history"}
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
@@ -75,9 +87,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary work directory (env repos, databases, serve logs)")
 	fs.StringVar(&o.bin, "bin", "", "use this kuberpult binary instead of building ./cmd/kuberpult (its database schema must match this tree's store)")
 	fs.IntVar(&o.apps, "apps", 2000, "apps in the generated env repo")
-	fs.IntVar(&o.envs, "envs", 10, "environments, all upstream latest")
+	fs.IntVar(&o.envs, "envs", 10, "environments")
+	fs.IntVar(&o.groupEnvs, "group-envs", 2, "of the environments, the last ones form the group production with upstream staging and the others are upstream latest (0: all upstream latest, the world before the train phase)")
 	fs.IntVar(&o.commits, "commits", 4000, "commits in the generated env repo: one with every file, then each deploys a random app to a random environment")
-	fs.IntVar(&o.history, "history", 50, "releases per app in the database (version N deployed everywhere)")
+	fs.IntVar(&o.history, "history", 50, "releases per app in the database, version N deployed everywhere; with a group (-group-envs) one more per app, N+1, runs on the upstream-latest environments and waits for the train")
 	fs.IntVar(&o.compare, "compare-history", 1, "releases per app for the history phase's second setup")
 	fs.IntVar(&o.clients, "clients", 8, "concurrent HTTP clients in steady and onboarding")
 	fs.IntVar(&o.rounds, "rounds", 10, "latency rounds (one release and one git CLI change each)")
@@ -87,7 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.onboardFor, "onboard-for", 5*time.Minute, "longest the onboarding phase sends (0: no limit)")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "longest wait for the remote to hold what was accepted")
 	fs.DurationVar(&o.syncTimeout, "sync-timeout", 10*time.Minute, "longest wait for serve's initial environment sync")
-	phases := fs.String("phases", strings.Join(allPhases, ","), "phases to run, comma-separated")
+	phases := fs.String("phases", strings.Join(allPhases, ","), "phases to run, comma-separated (all but train with -group-envs 0)")
 	fs.StringVar(&o.fsck, "fsck", "end", "git fsck in the end-state checks: full (after every phase), end (connectivity after every phase, full after the last), connectivity, off")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.check, "check", false, "exit with status 1 when a target is missed")
@@ -104,9 +117,20 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		o.phases = append(o.phases, p)
 	}
+	slices.SortFunc(o.phases, func(a, b string) int { return slices.Index(allPhases, a) - slices.Index(allPhases, b) })
+	o.phases = slices.Compact(o.phases)
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "phases" })
+	if o.groupEnvs == 0 && !explicit { // the world without a group has no train to measure
+		o.phases = slices.DeleteFunc(o.phases, func(p string) bool { return p == "train" })
+	}
 	switch {
 	case o.apps < 1 || o.envs < 1 || o.clients < 1 || o.history < 1:
 		return o, errors.New("-apps, -envs, -clients and -history must be at least 1")
+	case o.groupEnvs < 0 || o.groupEnvs >= o.envs:
+		return o, fmt.Errorf("-group-envs %d: want 0 to %d (at least one environment stays upstream latest)", o.groupEnvs, o.envs-1)
+	case o.has("train") && o.groupEnvs == 0:
+		return o, errors.New("the train phase needs -group-envs ≥ 1")
 	case !slices.Contains([]string{"full", "end", "connectivity", "off"}, o.fsck):
 		return o, fmt.Errorf("-fsck %q: want full, end, connectivity or off", o.fsck)
 	case o.has("history") && (o.compare < 1 || o.compare == o.history):
@@ -146,7 +170,7 @@ func main() {
 
 // run does the whole benchmark. The report holds whatever was measured, also on error.
 func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
-	rep := &report{Apps: o.apps, Envs: o.envs, Commits: max(o.commits, 1), Clients: o.clients}
+	rep := &report{Apps: o.apps, Envs: o.envs, GroupEnvs: o.groupEnvs, Commits: max(o.commits, 1), Clients: o.clients}
 	defer rep.evaluate(o) // also on error: the targets of what was measured
 	dir := o.dir
 	if dir == "" {
@@ -214,7 +238,8 @@ type bench struct {
 
 // runOne sets up with history releases per app and runs phases on it.
 func runOne(ctx context.Context, o options, bin, dir string, history int, phases []string, logw io.Writer) (*runReport, error) {
-	rr := &runReport{History: history, Releases: history * o.apps}
+	w := newWorld(o.apps, o.envs, o.groupEnvs)
+	rr := &runReport{History: history, Releases: int(w.newest(deploy.Version(history))) * o.apps}
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(logw, "bench: history %d: "+format+"\n", append([]any{history}, args...)...)
 	}
@@ -225,10 +250,10 @@ func runOne(ctx context.Context, o options, bin, dir string, history int, phases
 	if err := os.MkdirAll(sub, 0o755); err != nil {
 		return rr, err
 	}
-	b := &bench{o: o, w: newWorld(o.apps, o.envs), remote: filepath.Join(sub, "remote.git"),
+	b := &bench{o: o, w: w, remote: filepath.Join(sub, "remote.git"),
 		rng: rand.New(rand.NewPCG(o.seed, uint64(history))), latest: map[deploy.App]deploy.Version{}}
 	for _, a := range b.w.apps {
-		b.latest[a] = deploy.Version(history)
+		b.latest[a] = w.newest(deploy.Version(history))
 	}
 	logf("generating the env repo and seeding the database")
 	if err := b.setup(ctx, bin, sub, history, slices.Contains(phases, "latency"), &rr.Setup); err != nil {
@@ -273,6 +298,8 @@ func (b *bench) phases(ctx context.Context, rr *runReport, phases []string, logf
 			rr.Latency, err = b.latency(ctx)
 		case "steady":
 			rr.Steady, err = b.steady(ctx)
+		case "train":
+			rr.Train, err = b.train(ctx)
 		case "onboarding":
 			rr.Onboarding, err = b.onboarding(ctx)
 		}
@@ -292,110 +319,4 @@ func (b *bench) phases(ctx context.Context, rr *runReport, phases []string, logf
 func (b *bench) maintain(ctx context.Context) error {
 	_, err := git(ctx, b.remote, "repack", "-d", "-q", "--geometric=2")
 	return err
-}
-
-// setup generates the env repo, seeds the database, starts serve and waits until its
-// initial environment sync is pushed.
-func (b *bench) setup(ctx context.Context, bin, dir string, history int, withCLI bool, s *setupResult) error {
-	t := time.Now()
-	tip, err := generate(ctx, b.remote, b.w, deploy.Version(history), b.o.commits, b.rng)
-	if err != nil {
-		return err
-	}
-	s.GenerateSeconds, s.RepoMB = time.Since(t).Seconds(), dirMB(b.remote)
-	if n, err := git(ctx, b.remote, "rev-list", "--count", "main"); err == nil {
-		fmt.Sscan(n, &s.Commits)
-	}
-	dbPath := filepath.Join(dir, "state.sqlite")
-	t = time.Now()
-	if err := seed(ctx, dbPath, b.w, history, tip); err != nil {
-		return err
-	}
-	s.SeedSeconds, s.DBMB = time.Since(t).Seconds(), fileMB(dbPath)+fileMB(dbPath+"-wal")
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := writeConfig(cfg, dbPath, b.remote, addr, b.w.envs); err != nil {
-		return err
-	}
-	t = time.Now()
-	if b.srv, err = startServe(bin, cfg, filepath.Join(dir, "serve.log"), addr); err != nil {
-		return err
-	}
-	if err := b.srv.waitReady(ctx, 2*time.Minute); err != nil {
-		return fmt.Errorf("%w (see %s)", err, filepath.Join(dir, "serve.log"))
-	}
-	s.StartSeconds = time.Since(t).Seconds()
-	pushed, err := b.waitSync(ctx, tip, t)
-	if err != nil {
-		return err
-	}
-	s.SyncSeconds = -1
-	if pushed {
-		s.SyncSeconds = time.Since(t).Seconds()
-	}
-	s.Serve = b.srv.usageNow()
-	if withCLI {
-		b.cli, err = cloneForCLI(ctx, b.remote, filepath.Join(dir, "cli-clone"))
-	}
-	return err
-}
-
-// waitSync waits until serve's initial environment sync is pushed: the outbox empty and
-// the branch moved off the generated tip (the generated repo has no Argo CD files, so the
-// sync has something to write). When the outbox stays empty for 10 s and the branch does
-// not move, the sync pushed nothing: waitSync returns false, and the end-state check after
-// the setup says what the remote lacks.
-func (b *bench) waitSync(ctx context.Context, tip string, start time.Time) (bool, error) {
-	var idle time.Time // since when the outbox is empty
-	for {
-		ref, err := readRef(b.remote, "main")
-		if err != nil {
-			return false, err
-		}
-		n, err := b.srv.pending(ctx)
-		switch {
-		case err == nil && n == 0 && ref != tip:
-			return true, nil
-		case err == nil && n == 0 && idle.IsZero():
-			idle = time.Now()
-		case err == nil && n == 0 && time.Since(idle) > 10*time.Second:
-			return false, nil
-		case err != nil || n > 0:
-			idle = time.Time{}
-		}
-		if err := b.srv.alive(); err != nil {
-			return false, err
-		}
-		if time.Since(start) > b.o.syncTimeout {
-			return false, fmt.Errorf("serve's initial sync not pushed after %s", b.o.syncTimeout)
-		}
-		if err := pause(ctx, 20*time.Millisecond); err != nil {
-			return false, err
-		}
-	}
-}
-
-// dirMB is the size of the files under dir.
-func dirMB(dir string) float64 {
-	var n int64
-	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return float64(n) / (1 << 20)
-}
-
-func fileMB(path string) float64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return float64(fi.Size()) / (1 << 20)
 }

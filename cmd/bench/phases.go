@@ -36,9 +36,11 @@ func summarize(ds []time.Duration) durations {
 }
 
 // latencyResult compares one release, from the start of its request until the remote's
-// branch holds it, with the git CLI making the same ten-file change.
+// branch holds it, with the git CLI making the same change: the release's manifest on every
+// upstream-latest environment (eight files in the default world).
 type latencyResult struct {
 	Rounds    int       `json:"rounds"`
+	Files     int       `json:"files"` // manifests one release changes
 	Kuberpult durations `json:"kuberpult"`
 	GitCLI    durations `json:"gitCli"`
 	Ratio     float64   `json:"ratioOfMedians"`
@@ -59,7 +61,7 @@ func (b *bench) latency(ctx context.Context) (*latencyResult, error) {
 			return nil, err
 		}
 		other := b.pickApp(b.rng)
-		d, err = b.cli.change(ctx, b.w.envs, other, b.peek(other)+1)
+		d, err = b.cli.change(ctx, b.w.auto, other, b.peek(other)+1)
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +70,7 @@ func (b *bench) latency(ctx context.Context) (*latencyResult, error) {
 			return nil, err
 		}
 	}
-	r := &latencyResult{Rounds: b.o.rounds, Kuberpult: summarize(ours), GitCLI: summarize(cli), Serve: b.srv.usageNow()}
+	r := &latencyResult{Rounds: b.o.rounds, Files: len(b.w.auto), Kuberpult: summarize(ours), GitCLI: summarize(cli), Serve: b.srv.usageNow()}
 	if r.GitCLI.Median > 0 {
 		r.Ratio = r.Kuberpult.Median / r.GitCLI.Median
 	}
@@ -81,8 +83,8 @@ func (b *bench) latency(ctx context.Context) (*latencyResult, error) {
 }
 
 // releaseAndWait sends one release and polls the remote's branch until it points at a
-// commit that holds it; the time is from the start of the request to the first sight of
-// that commit.
+// commit that holds it on every upstream-latest environment; the time is from the start of
+// the request to the first sight of that commit.
 func (b *bench) releaseAndWait(ctx context.Context, r release) (time.Duration, error) {
 	old, err := readRef(b.remote, "main")
 	if err != nil {
@@ -104,7 +106,7 @@ func (b *bench) releaseAndWait(ctx context.Context, r release) (time.Duration, e
 		ref, err := readRef(b.remote, "main")
 		if err == nil && ref != old {
 			at := time.Now()
-			ok, err := holds(ctx, b.remote, ref, b.w.envs, r.app, r.version)
+			ok, err := holds(ctx, b.remote, ref, b.w.auto, r.app, r.version)
 			if err != nil {
 				return 0, err
 			}
@@ -278,7 +280,7 @@ func (b *bench) drain(ctx context.Context, r release, from time.Time) (float64, 
 			return 0, 0, err
 		}
 		if tip != seen && !arrived {
-			if arrived, err = holds(ctx, b.remote, tip, b.w.envs, r.app, r.version); err != nil {
+			if arrived, err = holds(ctx, b.remote, tip, b.w.auto, r.app, r.version); err != nil {
 				return 0, 0, err
 			}
 			seen = tip

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -19,39 +18,6 @@ import (
 
 	"kuberpult/deploy"
 )
-
-// world is the product the benchmark pretends to release: its apps and environments.
-type world struct {
-	envs []deploy.Env
-	apps []deploy.App
-}
-
-// envNames are realistic environment names; all of them take every release (upstream latest).
-var envNames = []deploy.Env{"development", "integration", "staging", "canary", "production-br",
-	"production-de", "production-fr", "production-jp", "production-uk", "production-us"}
-
-func newWorld(apps, envs int) world {
-	var w world
-	for i := range envs {
-		if i < len(envNames) {
-			w.envs = append(w.envs, envNames[i])
-		} else {
-			w.envs = append(w.envs, deploy.Env(fmt.Sprintf("env-%d", i)))
-		}
-	}
-	for i := range apps {
-		w.apps = append(w.apps, appName(i))
-	}
-	return w
-}
-
-func appName(i int) deploy.App    { return deploy.App(fmt.Sprintf("app-%04d", i)) }
-func newAppName(i int) deploy.App { return deploy.App(fmt.Sprintf("new-app-%04d", i)) }
-
-// teamOf spreads the apps over 20 teams.
-func teamOf(app deploy.App) deploy.Team {
-	return deploy.Team(fmt.Sprintf("team-%02d", crc32.ChecksumIEEE([]byte(app))%20))
-}
 
 // The epoch of the generated history and of the seeded releases, so every run is the same.
 var epoch = time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
@@ -128,17 +94,18 @@ func versionOf(m string) (deploy.Version, bool) {
 	return deploy.Version(n), err == nil
 }
 
-// envConfigJSON is config.json as Kuberpult writes it for an environment with upstream latest.
-func envConfigJSON() []byte {
-	b, _ := json.MarshalIndent(deploy.EnvConfig{Upstream: &deploy.Upstream{Latest: true}}, "", "  ")
+// envConfigJSON is config.json as Kuberpult writes it for an environment configured so.
+func envConfigJSON(cfg deploy.EnvConfig) []byte {
+	b, _ := json.MarshalIndent(cfg, "", "  ")
 	return append(b, '\n')
 }
 
 // generate creates the env repo as a bare repository at path with git fast-import: one
 // commit with every environment's config.json and every app's manifest, then commits that
 // each deploy a random app to a random environment, commits commits in all. The last
-// write of every (environment, app) is version v's release manifest, so the tip matches a
-// database where v is deployed everywhere. It returns the tip.
+// write of every (environment, app) is the release manifest of the version the app runs
+// there in a database of v releases per app (w.runs), so the tip matches the seeded
+// database. It returns the tip.
 //
 // A history commit changes one environment, as a manual deploy or a train step does: one
 // that changes all ten rewrites ten trees of 2,000 entries, which makes generating and
@@ -173,13 +140,13 @@ func generate(ctx context.Context, path string, w world, v deploy.Version, commi
 	bw := bufio.NewWriterSize(in, 1<<20)
 	var files []file
 	for ei, e := range w.envs {
-		files = append(files, file{"environments/" + string(e) + "/config.json", string(envConfigJSON())})
+		files = append(files, file{"environments/" + string(e) + "/config.json", string(envConfigJSON(w.config(e)))})
 		for ai, a := range w.apps {
 			note := "release"
 			if _, later := last[pair{ei, ai}]; later {
 				note = "initial"
 			}
-			files = append(files, file{manifestPath(e, a), manifest(a, e, v, note)})
+			files = append(files, file{manifestPath(e, a), manifest(a, e, w.runs(e, v), note)})
 		}
 	}
 	writeCommit(bw, 0, "initialise the environment repo", files)
@@ -188,8 +155,8 @@ func generate(ctx context.Context, path string, w world, v deploy.Version, commi
 		if last[p] == i {
 			note = "release"
 		}
-		writeCommit(bw, i+1, fmt.Sprintf("deploy %s %d to %s", app, v, env),
-			[]file{{manifestPath(env, app), manifest(app, env, v, note)}})
+		writeCommit(bw, i+1, fmt.Sprintf("deploy %s %d to %s", app, w.runs(env, v), env),
+			[]file{{manifestPath(env, app), manifest(app, env, w.runs(env, v), note)}})
 	}
 	bw.WriteString("done\n")
 	werr := errors.Join(bw.Flush(), in.Close())
@@ -338,7 +305,7 @@ func cloneForCLI(ctx context.Context, remote, dir string) (*cliClone, error) {
 }
 
 // change does by hand what a release of app version v does: pull, write its manifest on
-// every environment, add, commit, push. It returns how long that took.
+// every environment of envs (those with upstream latest), add, commit, push. It returns how long that took.
 func (c *cliClone) change(ctx context.Context, envs []deploy.Env, app deploy.App, v deploy.Version) (time.Duration, error) {
 	start := time.Now()
 	if _, err := git(ctx, c.dir, "pull", "-q"); err != nil {

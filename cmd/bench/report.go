@@ -5,17 +5,20 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"kuberpult/deploy"
 )
 
 // report is everything a run measured.
 type report struct {
-	Apps    int          `json:"apps"`
-	Envs    int          `json:"environments"`
-	Commits int          `json:"commits"`
-	Clients int          `json:"clients"`
-	Binary  string       `json:"binary"`
-	Runs    []*runReport `json:"runs"`
-	Targets []target     `json:"targets"`
+	Apps      int          `json:"apps"`
+	Envs      int          `json:"environments"`
+	GroupEnvs int          `json:"groupEnvironments"` // of them, in the group trains go to
+	Commits   int          `json:"commits"`
+	Clients   int          `json:"clients"`
+	Binary    string       `json:"binary"`
+	Runs      []*runReport `json:"runs"`
+	Targets   []target     `json:"targets"`
 }
 
 // runReport is one setup (a database with History releases per app) and its phases.
@@ -25,6 +28,7 @@ type runReport struct {
 	Setup      setupResult    `json:"setup"`
 	Latency    *latencyResult `json:"latency,omitempty"`
 	Steady     *loadResult    `json:"steady,omitempty"`
+	Train      *trainResult   `json:"train,omitempty"`
 	Onboarding *loadResult    `json:"onboarding,omitempty"`
 	Checks     []checkResult  `json:"checks"`
 	Stop       string         `json:"stopError,omitempty"`
@@ -84,6 +88,15 @@ func (r *report) evaluate(o options) {
 	if primary != nil && primary.Steady != nil && o.has("steady") {
 		load("steady", primary.Steady, 100, 2)
 	}
+	if primary != nil && primary.Train != nil {
+		t := primary.Train
+		add(fmt.Sprintf("train: prognosis, median of %d", prognosisRuns), fmt.Sprintf("%.0f ms (max %.0f)", t.Prognosis.Median, t.Prognosis.Max), "≤ 200 ms", t.Prognosis.Median <= 200)
+		add(fmt.Sprintf("train: %d deployments into %s, request → pushed", t.Planned, t.Group), trainMs(t.PushedMs), "≤ 1 s", t.PushedMs >= 0 && t.PushedMs <= 1000)
+		add("train: as planned (prognosis, one commit of the group's manifests)",
+			fmt.Sprintf("%s, %d of %d manifests, %d other files", plural(t.Commits, "commit"), t.Manifests, t.Planned, t.OtherFiles),
+			"1 commit, all planned", len(t.Problems) == 0 && t.Commits == 1)
+		add("train again: new commits", fmt.Sprint(t.Again.Commits), "none", t.Again.Commits == 0 && t.Again.Deployed == 0)
+	}
 	if primary != nil && primary.Onboarding != nil {
 		load("onboarding", primary.Onboarding, 50, 10)
 		add("onboarding: new apps sent", fmt.Sprint(primary.Onboarding.Sent), fmt.Sprintf("all %d", o.onboardN), !primary.Onboarding.Capped)
@@ -122,7 +135,17 @@ func (rr *runReport) usages() []usage {
 			ms = append(ms, l.Serve)
 		}
 	}
+	if rr.Train != nil {
+		ms = append(ms, rr.Train.Serve)
+	}
 	return ms
+}
+
+func trainMs(v float64) string {
+	if v < 0 {
+		return "not pushed in time"
+	}
+	return fmt.Sprintf("%.0f ms", v)
 }
 
 func seconds(s float64) string {
@@ -133,12 +156,16 @@ func seconds(s float64) string {
 }
 
 func printReport(w io.Writer, r *report) {
-	fmt.Fprintf(w, "Kuberpult end-to-end benchmark: %d apps × %d environments (upstream latest), %d commits of history, %d clients\n",
-		r.Apps, r.Envs, r.Commits, r.Clients)
+	envs := "upstream latest"
+	if r.GroupEnvs > 0 {
+		envs = fmt.Sprintf("%d upstream latest, %d in group %s", r.Envs-r.GroupEnvs, r.GroupEnvs, trainGroup)
+	}
+	fmt.Fprintf(w, "Kuberpult end-to-end benchmark: %d apps × %d environments (%s), %d commits of history, %d clients\n",
+		r.Apps, r.Envs, envs, r.Commits, r.Clients)
 	fmt.Fprintf(w, "binary: %s\n", r.Binary)
 	for _, rr := range r.Runs {
 		s := rr.Setup
-		fmt.Fprintf(w, "\n== database with %d releases per app (%d releases)\n", rr.History, rr.Releases)
+		fmt.Fprintf(w, "\n== database with %d releases per app (%d releases; -history %d)\n", rr.Releases/max(r.Apps, 1), rr.Releases, rr.History)
 		fmt.Fprintf(w, "setup       env repo %d commits, %.0f MB, generated in %.1f s; database %.0f MB, seeded in %.1f s\n",
 			s.Commits, s.RepoMB, s.GenerateSeconds, s.DBMB, s.SeedSeconds)
 		sync := fmt.Sprintf("initial sync pushed after %.1f s", s.SyncSeconds)
@@ -149,7 +176,7 @@ func printReport(w io.Writer, r *report) {
 		if l := rr.Latency; l != nil {
 			fmt.Fprintf(w, "latency     %d rounds, request → remote branch holds it:\n", l.Rounds)
 			fmt.Fprintf(w, "              kuberpult  %s\n", minMedMax(l.Kuberpult))
-			fmt.Fprintf(w, "              git CLI    %s  (pull, write 10 files, add, commit, push)\n", minMedMax(l.GitCLI))
+			fmt.Fprintf(w, "              git CLI    %s  (pull, write %d files, add, commit, push)\n", minMedMax(l.GitCLI), l.Files)
 			fmt.Fprintf(w, "              ratio of medians %.2f; %s\n", l.Ratio, mem(l.Serve))
 		}
 		for _, p := range []struct {
@@ -158,6 +185,9 @@ func printReport(w io.Writer, r *report) {
 		}{{"steady", rr.Steady}, {"onboarding", rr.Onboarding}} {
 			if p.l != nil {
 				printLoad(w, p.name, p.l)
+			}
+			if p.name == "steady" && rr.Train != nil {
+				printTrain(w, rr.Train)
 			}
 		}
 		for _, c := range rr.Checks {
@@ -206,6 +236,37 @@ func printLoad(w io.Writer, name string, l *loadResult) {
 	for _, e := range l.Errors {
 		fmt.Fprintf(w, "            refused: %s\n", e)
 	}
+}
+
+func printTrain(w io.Writer, t *trainResult) {
+	fmt.Fprintf(w, "train       into %s (%s) from %s: %d deployments planned, %d in the prognosis\n",
+		t.Group, strings.Join(envStrings(t.Envs), ", "), t.Upstream, t.Planned, t.Listed)
+	fmt.Fprintf(w, "              prognosis  %s  (%d runs)\n", minMedMax(t.Prognosis), prognosisRuns)
+	fmt.Fprintf(w, "              train      answered after %.0f ms (%d deployments), pushed after %s: %s, %d manifests and %d other files changed\n",
+		t.RequestMs, t.Deployed, trainMs(t.PushedMs), plural(t.Commits, "commit"), t.Manifests, t.OtherFiles)
+	fmt.Fprintf(w, "              again      answered after %.0f ms (%d deployments), %s\n", t.Again.RequestMs, t.Again.Deployed, plural(t.Again.Commits, "new commit"))
+	fmt.Fprintf(w, "            %s\n", mem(t.Serve))
+	for _, o := range t.Other {
+		fmt.Fprintf(w, "            changed: %s\n", o)
+	}
+	for _, p := range t.Problems {
+		fmt.Fprintf(w, "            WRONG: %s\n", p)
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func envStrings(envs []deploy.Env) []string {
+	out := make([]string, len(envs))
+	for i, e := range envs {
+		out[i] = string(e)
+	}
+	return out
 }
 
 func minMedMax(d durations) string {

@@ -13,14 +13,15 @@ import (
 // ci is the actor the seeded releases and deployments are recorded for.
 var ci = deploy.Actor{Kind: deploy.ActorAPI, ID: "token:anonymous", Name: "Jane Doe", Email: "jane@example.com"}
 
-// appsPerTx bounds one seeding transaction: 100 apps of 50 releases are 5,000 releases with
-// 50,000 manifests.
+// appsPerTx bounds one seeding transaction: 100 apps of 51 releases are 5,100 releases with
+// 51,000 manifests.
 const appsPerTx = 100
 
 // seed writes into a new database at path what the generated env repo holds: releases
-// 1..history of every app, each with a manifest per environment, and the newest of them
-// deployed on every environment by commit (a store that takes commits only from its git
-// writer leaves them empty). It goes through the store, the source of truth, in big
+// 1..w.newest(history) of every app, each with a manifest per environment, and on every
+// environment the version w.runs there deployed by commit (a store that takes commits only
+// from its git writer leaves them empty): the newest on the upstream-latest environments,
+// history on the group's. It goes through the store, the source of truth, in big
 // transactions.
 func seed(ctx context.Context, path string, w world, history int, commit string) error {
 	db, err := store.Open(ctx, path)
@@ -30,7 +31,7 @@ func seed(ctx context.Context, path string, w world, history int, commit string)
 	defer db.Close()
 	for from := 0; from < len(w.apps); from += appsPerTx {
 		apps := w.apps[from:min(from+appsPerTx, len(w.apps))]
-		if err := apply(ctx, db, seedChange(apps, w.envs, deploy.Version(history), commit)); err != nil {
+		if err := apply(ctx, db, seedChange(apps, w, deploy.Version(history), commit)); err != nil {
 			return fmt.Errorf("seed %s..%s: %w", apps[0], apps[len(apps)-1], err)
 		}
 	}
@@ -46,16 +47,20 @@ func apply(ctx context.Context, db *store.DB, c deploy.Change) error {
 	return err
 }
 
-func seedChange(apps []deploy.App, envs []deploy.Env, latest deploy.Version, commit string) deploy.Change {
+func seedChange(apps []deploy.App, w world, history deploy.Version, commit string) deploy.Change {
 	c := deploy.Change{Audit: deploy.AuditEntry{Time: epoch, Actor: ci, Via: deploy.ViaAPI,
 		Command: fmt.Sprintf("bench seed %s..%s", apps[0], apps[len(apps)-1]), Outcome: deploy.OutcomeDone}}
 	for _, app := range apps {
-		for v := deploy.Version(1); v <= latest; v++ {
-			c.Releases = append(c.Releases, seedRelease(app, v, envs))
+		for v := deploy.Version(1); v <= w.newest(history); v++ {
+			c.Releases = append(c.Releases, seedRelease(app, v, w.envs))
 		}
-		for _, env := range envs {
-			c.Deployments = append(c.Deployments, deploy.Deployment{Env: env, App: app, Version: latest,
-				How: deploy.HowAuto, Actor: ci, Time: releaseTime(latest), Commit: commit})
+		for _, env := range w.envs {
+			v, how := w.runs(env, history), deploy.HowAuto
+			if w.config(env).Upstream.Environment != "" {
+				how = deploy.HowTrain
+			}
+			c.Deployments = append(c.Deployments, deploy.Deployment{Env: env, App: app, Version: v,
+				How: how, Actor: ci, Time: releaseTime(v), Commit: commit})
 		}
 	}
 	return c

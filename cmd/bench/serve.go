@@ -39,13 +39,17 @@ func buildBinary(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// writeConfig writes the configuration serve runs with: no rbac, every environment
-// upstream latest, the API on listen.
-func writeConfig(path, db, remote, listen string, envs []deploy.Env) error {
+// writeConfig writes the configuration serve runs with: no rbac, the environments of w
+// (w.config), the API on listen.
+func writeConfig(path, db, remote, listen string, w world) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "state:\n  sqlite: %s\ngit:\n  url: %s\n  branch: main\nenvironments:\n", db, remote)
-	for _, e := range envs {
-		fmt.Fprintf(&b, "  %s: {upstream: {latest: true}}\n", e)
+	for _, e := range w.envs {
+		if c := w.config(e); c.Upstream.Latest {
+			fmt.Fprintf(&b, "  %s: {upstream: {latest: true}}\n", e)
+		} else {
+			fmt.Fprintf(&b, "  %s: {upstream: {environment: %s}, group: %s}\n", e, c.Upstream.Environment, c.Group)
+		}
 	}
 	fmt.Fprintf(&b, "api:\n  listen: %s\nconsole:\n  user: {name: Bench, email: bench@example.com}\n", listen)
 	return os.WriteFile(path, []byte(b.String()), 0o644)
@@ -269,8 +273,7 @@ func (s *server) release(ctx context.Context, r release, envs []deploy.Env) (int
 		return 0, "", err
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("author-name", base64.StdEncoding.EncodeToString([]byte("Jane Doe")))
-	req.Header.Set("author-email", base64.StdEncoding.EncodeToString([]byte("jane@example.com")))
+	setAuthor(req)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, "", err
@@ -278,6 +281,31 @@ func (s *server) release(ctx context.Context, r release, envs []deploy.Env) (int
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
+}
+
+// train sends PUT /api/environment-groups/<group>/releasetrain, as Kuberpult's CLI does
+// (`release-train --target-environment <group> --use_env_group_target --ci_link …`).
+func (s *server) train(ctx context.Context, group deploy.Group) (int, []byte, error) {
+	body := strings.NewReader(`{"ciLink":"https://ci.example.com/bench"}`)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.base+"/api/environment-groups/"+string(group)+"/releasetrain", body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	setAuthor(req)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// setAuthor sets Kuberpult's author headers: the person a request is made for.
+func setAuthor(req *http.Request) {
+	req.Header.Set("author-name", base64.StdEncoding.EncodeToString([]byte("Jane Doe")))
+	req.Header.Set("author-email", base64.StdEncoding.EncodeToString([]byte("jane@example.com")))
 }
 
 // procStatus reads a field in kB ("VmRSS", "VmHWM") from /proc/<pid>/status.
