@@ -86,23 +86,28 @@ func (a *action) requestApproval(ctx context.Context, v deploy.View, res Result,
 		return Result{}, deploy.Change{}, deploy.Deniedf("%s is in window %s, where a deploy needs a person's approval request; ask a person to run it",
 			target, strings.Join(windows, ", "))
 	}
-	id := ""
-	for i := 0; i < 20 && id == ""; i++ {
-		id = a.h.newApprovalID()
-		if _, taken, err := v.Approval(ctx, id); err != nil {
-			return Result{}, deploy.Change{}, err
-		} else if taken {
-			id = ""
-		}
-	}
-	if id == "" {
-		return Result{}, deploy.Change{}, fmt.Errorf("no free approval id")
+	id, err := a.freeApprovalID(ctx, v)
+	if err != nil {
+		return Result{}, deploy.Change{}, err
 	}
 	ap := deploy.Approval{ID: id, Command: Format(cmd), Env: deploy.Env(target), RequestedBy: a.req.Actor,
 		Groups: a.req.Groups, RequestedAt: a.now, Expires: a.now.Add(a.h.approvalExpiry), Approvers: approvers,
 		Windows: windows, State: deploy.ApprovalPending}
 	res.Outcome, res.Approval = deploy.OutcomePending, &ap
 	return res, deploy.Change{Approvals: []deploy.Approval{ap}}, nil
+}
+
+// freeApprovalID makes an approval id that no request has.
+func (a *action) freeApprovalID(ctx context.Context, v deploy.View) (string, error) {
+	for i := 0; i < 20; i++ {
+		id := a.h.newApprovalID()
+		if _, taken, err := v.Approval(ctx, id); err != nil {
+			return "", err
+		} else if !taken {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("no free approval id")
 }
 
 // holdsRole checks that the acting person holds role (anyone does without rbac).
@@ -159,6 +164,11 @@ func (a *action) approveRequest(ctx context.Context, v deploy.View, id string) (
 	}
 	if expired {
 		return Result{Outcome: deploy.OutcomeNoop, Approval: &ap}, deploy.Change{Approvals: []deploy.Approval{ap}}, nil
+	}
+	if c, err := Parse(ap.Command); err == nil {
+		if dep, ok := c.(Approve); ok && dep.Train != "" {
+			return a.approve(ctx, v, dep) // a train's departure: approved like `approve train <name>`
+		}
 	}
 	if samePerson(a.req.Actor, ap.RequestedBy) {
 		return Result{}, deploy.Change{}, deploy.Deniedf("you asked for %s yourself; someone else with role %s approves it", id, ap.Approvers)

@@ -68,7 +68,7 @@ type TrainDeparture struct {
 	deploy.Departure
 	Target   string        `json:"target"`
 	Team     deploy.Team   `json:"team,omitempty"`
-	Approval string        `json:"approval,omitempty"` // the role that approves; "" for none
+	Approval string        `json:"approvalRole,omitempty"` // the role that approves; "" for none
 	Channel  string        `json:"channel,omitempty"`  // where it is announced ("": the teams' channels)
 	Zone     string        `json:"zone,omitempty"`     // the schedule's time zone
 	Before   time.Duration `json:"before,omitempty"`   // how long before the slot it is announced
@@ -299,7 +299,15 @@ func (a *action) approve(ctx context.Context, v deploy.View, c Approve) (Result,
 	if res.Outcome == deploy.OutcomeNoop {
 		return res, deploy.Change{}, nil
 	}
-	return res, deploy.Change{Departures: []deploy.Departure{d}}, nil
+	change := deploy.Change{Departures: []deploy.Departure{d}}
+	// The departure's approval request is decided with it, whichever way it was approved.
+	if ap, ok, err := v.Approval(ctx, d.Approval); err != nil {
+		return Result{}, deploy.Change{}, err
+	} else if ok && ap.State == deploy.ApprovalPending {
+		ap.State, ap.DecidedBy, ap.DecidedAt = deploy.ApprovalApproved, d.ApprovedBy, a.now
+		change.Approvals = append(change.Approvals, ap)
+	}
+	return res, change, nil
 }
 
 // mayApprove checks that the actor holds the train's approval role (any person may, without
@@ -326,9 +334,22 @@ func (a *action) announce(ctx context.Context, v deploy.View, c Announce) (Resul
 		return Result{}, deploy.Change{}, err
 	}
 	d.State = deploy.DepartureAnnounced
+	var change deploy.Change
+	if t.Approval != "" && d.ApprovedBy == nil && d.Approval == "" {
+		// An approval request like every other, for the departure: `approve <id>`.
+		id, err := a.freeApprovalID(ctx, v)
+		if err != nil {
+			return Result{}, deploy.Change{}, err
+		}
+		d.Approval = id
+		change.Approvals = []deploy.Approval{{ID: id, Command: Format(Approve{Train: t.Name, Slot: d.Slot}), Env: deploy.Env(t.Target),
+			RequestedBy: t.Actor(), RequestedAt: a.now, Expires: train.Leaves(t, a.h.gate.Windows, a.h.envs, d.Slot),
+			Approvers: t.Approval, State: deploy.ApprovalPending}}
+	}
 	res := Result{Outcome: deploy.OutcomeDone, Train: &p, DryRun: true, Targets: train.Targets(a.h.envs, t.Target),
 		Departure: a.trainDeparture(t, d)}
-	return res, deploy.Change{Departures: []deploy.Departure{d}}, nil
+	change.Departures = []deploy.Departure{d}
+	return res, change, nil
 }
 
 func (a *action) depart(ctx context.Context, v deploy.View, c Depart) (Result, deploy.Change, error) {
@@ -383,6 +404,13 @@ func (a *action) depart(ctx context.Context, v deploy.View, c Depart) (Result, d
 		}
 		d.State = deploy.DepartureDeparted
 		d.Note = fmt.Sprintf("%d deployment(s), %d skipped", len(res.Deployed), len(skips(res.Train)))
+	}
+	// An approval request nobody decided ends with the departure.
+	if ap, ok, err := v.Approval(ctx, d.Approval); err != nil {
+		return Result{}, deploy.Change{}, err
+	} else if ok && ap.State == deploy.ApprovalPending {
+		ap.State, ap.DecidedAt, ap.Note = deploy.ApprovalExpired, a.now, "the departure went by without it"
+		change.Approvals = append(change.Approvals, ap)
 	}
 	// The apps held out of this departure go back to normal, whatever happened.
 	for _, h := range d.HeldApps {

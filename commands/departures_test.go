@@ -53,7 +53,8 @@ func trainHandler(t *testing.T, f *fixture, withPolicy bool) *commands.Handler {
 		}
 	}
 	return commands.New(commands.Options{Store: f.db, Environments: testEnvs(), Policy: p, Trains: scheduledTrains(t),
-		Now: func() time.Time { return f.now }, NewID: func() string { f.ids++; return fmt.Sprintf("lk-%d", f.ids) }})
+		Now: func() time.Time { return f.now }, NewID: func() string { f.ids++; return fmt.Sprintf("lk-%d", f.ids) },
+		NewApprovalID: func() string { f.ids++; return fmt.Sprintf("ap%04d", f.ids) }})
 }
 
 func (f *fixture) as(actor deploy.Actor, line string) commands.Result {
@@ -313,5 +314,43 @@ func TestTrainCommandsParse(t *testing.T) {
 		if _, err := commands.Parse(bad); !errors.Is(err, deploy.ErrInvalid) {
 			t.Errorf("Parse(%q) = %v, want invalid", bad, err)
 		}
+	}
+}
+
+// TestDepartureApprovalRequest: the announcement of a train that needs an approval records
+// an approval request like any other; `approve <id>` approves the departure (checked like
+// `approve train`), once; a request nobody decided ends with the departure.
+func TestDepartureApprovalRequest(t *testing.T) {
+	f := newFixture(t)
+	f.mustRelease("checkout", "shop", 1)
+	f.h = trainHandler(t, f, true)
+	ann := f.fire(train.Announce, "gated", slot0)
+	id := ann.Departure.Departure.Approval
+	if id == "" || !strings.Contains(reply.Text(ann), "(approval request "+id+": `approve "+id+"`)") {
+		t.Fatalf("announcement: %s", reply.Text(ann))
+	}
+	if res := f.as(alice, "approve "+id); !errors.Is(res.Err, deploy.ErrDenied) {
+		t.Errorf("approve %s by alice: %s", id, reply.Text(res))
+	}
+	res := f.as(user("bob@example.com"), "approve "+id)
+	if res.Outcome != deploy.OutcomeDone || res.Departure == nil || res.Departure.ApprovedBy == nil {
+		t.Fatalf("approve %s by bob: %s", id, reply.Text(res))
+	}
+	if res := f.as(user("bob@example.com"), "approve "+id); !errors.Is(res.Err, deploy.ErrConflict) {
+		t.Errorf("second approval of %s: %s", id, reply.Text(res))
+	}
+	if res := f.as(user("bob@example.com"), "approve train gated"); res.Outcome != deploy.OutcomeNoop {
+		t.Errorf("approve train after approve %s: %s", id, reply.Text(res))
+	}
+
+	next := slot0.Add(24 * time.Hour)
+	f.now = next.Add(-30 * time.Minute)
+	later := f.fire(train.Announce, "gated", next).Departure.Departure.Approval
+	f.now = next
+	if res := f.fire(train.Depart, "gated", next); res.Departure.State != deploy.DepartureNotRun {
+		t.Errorf("unapproved departure: %s", reply.Text(res))
+	}
+	if res := f.as(user("bob@example.com"), "approve "+later); !errors.Is(res.Err, deploy.ErrConflict) || !strings.Contains(reply.Text(res), "expired") {
+		t.Errorf("approving after the departure: %s", reply.Text(res))
 	}
 }

@@ -66,7 +66,7 @@ func TestManualDeploysInWindows(t *testing.T) {
 	if !strings.Contains(reply.Text(nyc), "until Mon 2 Nov 06:00 EST") {
 		t.Errorf("refusal for a viewer in New York: %s", reply.Text(nyc))
 	}
-		if after := f.snapshot(); after != before {
+	if after := f.snapshot(); after != before {
 		t.Errorf("a refused deploy changed the state:\n%s\n%s", before, after)
 	}
 	res := f.exec(`deploy checkout 2 to staging --reason "hotfix INC-12"`)

@@ -37,6 +37,9 @@ type Departure struct {
 	// ApprovedBy approved the departure (trains that need an approval run only then).
 	ApprovedBy *Actor    `json:"approvedBy,omitempty"`
 	ApprovedAt time.Time `json:"approvedAt,omitzero"`
+	// Approval is the id of the approval request of a train that needs one (recorded with
+	// the announcement): `approve <id>` approves the departure like `approve train <name>`.
+	Approval string `json:"approval,omitempty"`
 	// HeldApps are apps held out of this departure ("hold my app"): an app lock each, with
 	// this id, on the target's environments, which the departure removes.
 	HeldApps []HeldApp `json:"heldApps,omitempty"`

@@ -162,7 +162,11 @@ func AnnouncementText(r commands.Result, now time.Time) string {
 	}
 	fmt.Fprintf(&b, "\n`hold train %s` holds it; `hold <app> for train %s` keeps an app out.", d.Train, d.Train)
 	if d.Approval != "" && d.ApprovedBy == nil {
-		fmt.Fprintf(&b, " `approve train %s` approves it.", d.Train)
+		fmt.Fprintf(&b, " `approve train %s` approves it", d.Train)
+		if d.Departure.Approval != "" {
+			fmt.Fprintf(&b, " (approval request %s: `approve %s`)", d.Departure.Approval, d.Departure.Approval)
+		}
+		b.WriteString(".")
 	}
 	return b.String()
 }
