@@ -183,6 +183,12 @@ func (bp *batchPack) commit(data []byte, tree hash) {
 	bp.tree(tree)
 }
 
+// minDeltaTree is the size from which a tree is sent as a delta against the one it
+// replaces. A smaller one (an app's one-entry directories) is sent whole: the server would
+// spend more reading its base from its own packs (and appending it to a thin pack) than
+// the few bytes save; a train changes thousands of them.
+const minDeltaTree = 512
+
 func (bp *batchPack) tree(h hash) {
 	base, made := bp.ed.made[h]
 	if !made || bp.sent[h] {
@@ -195,7 +201,7 @@ func (bp *batchPack) tree(h hash) {
 	data := bp.st.trees[h]
 	_, baseMade := bp.ed.made[base]
 	src, haveBase := bp.st.trees[base]
-	if !base.IsZero() && haveBase && (!baseMade || bp.sent[base]) && bp.depth[base] < maxDeltaDepth {
+	if len(data) >= minDeltaTree && !base.IsZero() && haveBase && (!baseMade || bp.sent[base]) && bp.depth[base] < maxDeltaDepth {
 		if bp.p.addDelta(objTree, base, src, data) {
 			bp.depth[h] = bp.depth[base] + 1
 			if !baseMade {
