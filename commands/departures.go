@@ -69,9 +69,9 @@ type TrainDeparture struct {
 	Target   string        `json:"target"`
 	Team     deploy.Team   `json:"team,omitempty"`
 	Approval string        `json:"approvalRole,omitempty"` // the role that approves; "" for none
-	Channel  string        `json:"channel,omitempty"`  // where it is announced ("": the teams' channels)
-	Zone     string        `json:"zone,omitempty"`     // the schedule's time zone
-	Before   time.Duration `json:"before,omitempty"`   // how long before the slot it is announced
+	Channel  string        `json:"channel,omitempty"`      // where it is announced ("": the teams' channels)
+	Zone     string        `json:"zone,omitempty"`         // the schedule's time zone
+	Before   time.Duration `json:"before,omitempty"`       // how long before the slot it is announced
 	// Leaves is when it leaves, when windows open on the target at the slot delay it.
 	Leaves time.Time `json:"leaves,omitzero"`
 }
