@@ -147,6 +147,7 @@ func parse(data []byte, lookupEnv func(string) (string, bool), file, dir string)
 	if dir != "" {
 		c.RBAC.readPolicy(dir, src)
 	}
+	c.validateRoles(src)
 	if len(src.problems) > 0 {
 		return nil, &ValidationError{File: file, Problems: src.sorted()}
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -256,6 +257,34 @@ func (c *Config) addSyncWindows() {
 				cfg.ArgoCD = &argo
 				c.Environments[env] = cfg
 			}
+		}
+	}
+}
+
+// validateRoles checks that rbac.policy defines every role the configuration names outside
+// it (window approvers, train approvals). Without rbac everyone may approve; with a policy
+// that does not load, rbac's own problems say why.
+func (c *Config) validateRoles(s *source) {
+	if c.RBAC == nil || c.RBAC.Policy == "" {
+		return
+	}
+	bindings := map[string][]string{}
+	for _, t := range c.API.Tokens {
+		bindings["token:"+t.Name] = append(bindings["token:"+t.Name], t.Role)
+	}
+	p, err := policy.New(policy.Config{Policy: c.RBAC.Policy, Teams: c.RBAC.Teams, Bindings: bindings})
+	if err != nil {
+		return
+	}
+	roles := c.Roles()
+	paths := make([]string, 0, len(roles))
+	for path := range roles {
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	for _, path := range paths {
+		if !p.Defines(roles[path]) {
+			s.problem(path, "%s is not a role of rbac.policy (no p or g line names it)", s.quote(path, roles[path]))
 		}
 	}
 }

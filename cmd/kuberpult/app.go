@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
-	"sort"
 	"strings"
 	"time"
 
@@ -122,21 +121,6 @@ func buildPolicy(cfg *config.Config) (*policy.Policy, error) {
 		TeamPermissions: cfg.RBAC.TeamPermissions, Bindings: bindings})
 	if err != nil {
 		return nil, fmt.Errorf("rbac: %w", err)
-	}
-	roles := cfg.Roles()
-	paths := make([]string, 0, len(roles))
-	for path := range roles {
-		paths = append(paths, path)
-	}
-	sort.Strings(paths)
-	var problems []string
-	for _, path := range paths {
-		if !p.Defines(roles[path]) {
-			problems = append(problems, fmt.Sprintf("%s: %s is not a role of rbac.policy (no p or g line names it)", path, roles[path]))
-		}
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", deploy.ErrInvalid, strings.Join(problems, "; "))
 	}
 	return p, nil
 }

@@ -286,7 +286,7 @@ trains:
   - {name: daily, target: production, schedule: "0 10 * * *", approval: role:admin}
 `), 0o600)
 	err = run(context.Background(), []string{"check-config", "--config", roles}, nil, &out, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "windows[0].approvers: role:release-manager is not a role of rbac.policy") ||
+	if err == nil || !strings.Contains(err.Error(), `:6: windows[0].approvers: "role:release-manager" is not a role of rbac.policy`) ||
 		strings.Contains(err.Error(), "trains[0]") {
 		t.Errorf("check-config with an undefined role: %v", err)
 	}
