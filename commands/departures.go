@@ -3,12 +3,10 @@ package commands
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"kuberpult/deploy"
-	"kuberpult/policy"
 	"kuberpult/train"
 )
 
@@ -155,167 +153,6 @@ func clock(slot time.Time, t train.Scheduled) string {
 	return slot.In(t.Schedule.Location()).Format("Mon 2 Jan 15:04 MST")
 }
 
-// holdLockID is the id of the app locks that hold apps out of one departure.
-func holdLockID(t train.Scheduled, slot time.Time) string {
-	return "train-" + t.Name + "-" + slot.UTC().Format("20060102T1504Z")
-}
-
-func (a *action) hold(ctx context.Context, v deploy.View, c Hold) (Result, deploy.Change, error) {
-	t, err := a.h.scheduled(c.Train)
-	if err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	a.env = deploy.Env(t.Target)
-	slot, err := a.upcoming(t, c.Slot)
-	if err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	d, _, err := departure(ctx, v, t, slot)
-	if err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	if c.App != "" {
-		return a.holdApp(ctx, v, t, d, c)
-	}
-	envs := train.Targets(a.h.envs, t.Target)
-	for _, env := range envs {
-		if err := a.allowLock(policy.CreateLock, deploy.Lock{Kind: deploy.LockEnv, Env: env}, ""); err != nil {
-			return Result{}, deploy.Change{}, err
-		}
-	}
-	res := Result{Outcome: deploy.OutcomeNoop, Targets: envs}
-	if d.HeldBy == nil {
-		res.Outcome = deploy.OutcomeDone
-		actor := a.req.Actor
-		d.HeldBy, d.HeldAt, d.HoldReason = &actor, a.now, c.Reason
-	}
-	res.Departure = a.trainDeparture(t, d)
-	if res.Outcome == deploy.OutcomeNoop {
-		return res, deploy.Change{}, nil
-	}
-	return res, deploy.Change{Departures: []deploy.Departure{d}}, nil
-}
-
-func (a *action) holdApp(ctx context.Context, v deploy.View, t train.Scheduled, d deploy.Departure, c Hold) (Result, deploy.Change, error) {
-	a.app = c.App
-	for _, h := range d.HeldApps {
-		if h.App == c.App {
-			return Result{Outcome: deploy.OutcomeNoop, App: c.App, Departure: a.trainDeparture(t, d)}, deploy.Change{}, nil
-		}
-	}
-	msg := fmt.Sprintf("held out of train %s (%s) by %s", t.Name, clock(d.Slot, t), a.req.Actor.Display())
-	if c.Reason != "" {
-		msg += ": " + c.Reason
-	}
-	id := holdLockID(t, d.Slot)
-	res, change, err := a.lock(ctx, v, Lock{Kind: deploy.LockApp, Target: t.Target, App: c.App, Message: msg, ID: id})
-	if err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	d.HeldApps = append(d.HeldApps, deploy.HeldApp{App: c.App, By: a.req.Actor, At: a.now, Lock: id})
-	res.App, res.Departure = c.App, a.trainDeparture(t, d)
-	change.Departures = []deploy.Departure{d}
-	return res, change, nil
-}
-
-func (a *action) unhold(ctx context.Context, v deploy.View, c Unhold) (Result, deploy.Change, error) {
-	t, err := a.h.scheduled(c.Train)
-	if err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	a.env, a.app = deploy.Env(t.Target), c.App
-	slot, err := a.upcoming(t, c.Slot)
-	if err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	d, known, err := departure(ctx, v, t, slot)
-	if err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	envs := train.Targets(a.h.envs, t.Target)
-	res := Result{Outcome: deploy.OutcomeNoop, Targets: envs, App: c.App}
-	var change deploy.Change
-	if c.App == "" {
-		for _, env := range envs {
-			if err := a.allowLock(policy.DeleteLock, deploy.Lock{Kind: deploy.LockEnv, Env: env}, ""); err != nil {
-				return Result{}, deploy.Change{}, err
-			}
-		}
-		if d.HeldBy != nil {
-			d.HeldBy, d.HeldAt, d.HoldReason = nil, time.Time{}, ""
-			res.Outcome = deploy.OutcomeDone
-		}
-	} else {
-		i := slices.IndexFunc(d.HeldApps, func(h deploy.HeldApp) bool { return h.App == c.App })
-		if i >= 0 {
-			ul, uc, err := a.unlock(ctx, v, Unlock{Kind: deploy.LockApp, Target: t.Target, App: c.App, ID: d.HeldApps[i].Lock})
-			if err != nil {
-				return Result{}, deploy.Change{}, err
-			}
-			if ul.Problem != nil {
-				return ul, uc, nil
-			}
-			change = uc
-			res.Unlocked = ul.Unlocked
-			d.HeldApps = slices.Delete(d.HeldApps, i, i+1)
-			res.Outcome = deploy.OutcomeDone
-		}
-	}
-	res.Departure = a.trainDeparture(t, d)
-	if res.Outcome == deploy.OutcomeNoop || !known {
-		return res, change, nil
-	}
-	change.Departures = []deploy.Departure{d}
-	return res, change, nil
-}
-
-func (a *action) approve(ctx context.Context, v deploy.View, c Approve) (Result, deploy.Change, error) {
-	t, err := a.h.scheduled(c.Train)
-	if err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	a.env = deploy.Env(t.Target)
-	if t.Approval == "" {
-		return Result{}, deploy.Change{}, deploy.Invalidf("train %s departs without an approval", t.Name)
-	}
-	if err := a.mayApprove(t); err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	slot, err := a.upcoming(t, c.Slot)
-	if err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	d, _, err := departure(ctx, v, t, slot)
-	if err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	res := Result{Outcome: deploy.OutcomeNoop, Targets: train.Targets(a.h.envs, t.Target)}
-	if d.ApprovedBy == nil {
-		actor := a.req.Actor
-		d.ApprovedBy, d.ApprovedAt = &actor, a.now
-		res.Outcome = deploy.OutcomeDone
-	}
-	res.Departure = a.trainDeparture(t, d)
-	if res.Outcome == deploy.OutcomeNoop {
-		return res, deploy.Change{}, nil
-	}
-	change := deploy.Change{Departures: []deploy.Departure{d}}
-	// The departure's approval request is decided with it, whichever way it was approved.
-	if ap, ok, err := v.Approval(ctx, d.Approval); err != nil {
-		return Result{}, deploy.Change{}, err
-	} else if ok && ap.State == deploy.ApprovalPending {
-		ap.State, ap.DecidedBy, ap.DecidedAt = deploy.ApprovalApproved, d.ApprovedBy, a.now
-		change.Approvals = append(change.Approvals, ap)
-	}
-	return res, change, nil
-}
-
-// mayApprove checks that the actor holds the train's approval role (any person may, without
-// rbac). Nobody approves as the system or an API token: an approval is a person's.
-func (a *action) mayApprove(t train.Scheduled) error {
-	return a.holdsRole(t.Approval, "a departure of train "+t.Name)
-}
-
 func (a *action) announce(ctx context.Context, v deploy.View, c Announce) (Result, deploy.Change, error) {
 	t, err := a.h.scheduled(c.Train)
 	if err != nil {
@@ -437,36 +274,6 @@ func skips(p *train.Plan) []train.AppPlan {
 		}
 	}
 	return out
-}
-
-// listTrains answers `trains`: each schedule, its next departure and what is recorded of it,
-// and how the latest one ended.
-func (a *action) listTrains(ctx context.Context, v deploy.View) (Result, error) {
-	rows := make([]TrainRow, 0, len(a.h.trains))
-	for _, t := range a.h.trains {
-		row := TrainRow{Name: t.Name, Target: t.Target, Team: t.Team, Schedule: t.Schedule.String(),
-			Zone: t.Schedule.Location().String(), Before: t.AnnounceBefore, Approval: t.Approval}
-		recent, err := v.Departures(ctx, t.Name, 3)
-		if err != nil {
-			return Result{}, err
-		}
-		// The next departure is the first one after now, unless one that is due is still
-		// on its way (announced, not yet over).
-		row.Next = t.Schedule.Next(a.now).UTC()
-		for i := range recent {
-			d := recent[i]
-			switch {
-			case !d.State.Final() && !d.Slot.After(a.now) && !a.now.After(d.Slot.Add(t.CatchUp())):
-				row.Next, row.Upcoming = d.Slot, &d
-			case !d.State.Final() && d.Slot.Equal(row.Next):
-				row.Upcoming = &d
-			case d.State.Final() && row.Last == nil:
-				row.Last = &d
-			}
-		}
-		rows = append(rows, row)
-	}
-	return Result{Outcome: deploy.OutcomeDone, Trains: rows}, nil
 }
 
 // Fire runs a scheduler event: the announcement or the departure of a scheduled train, as

@@ -159,63 +159,72 @@ func (h *Handler) Run(ctx context.Context, r Request, cmd Command) Result {
 	if r.Text == "" {
 		r.Text = Format(cmd)
 	}
-	verb := cmd.verb()
-	switch c := cmd.(type) {
-	case Deploy:
-		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.deploy(ctx, v, c)
-		})
-	case Rollback:
-		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.rollback(ctx, v, c)
-		})
-	case Lock:
-		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.lock(ctx, v, c)
-		})
-	case Unlock:
-		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.unlock(ctx, v, c)
-		})
-	case Hold:
-		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.hold(ctx, v, c)
-		})
-	case Unhold:
-		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.unhold(ctx, v, c)
-		})
-	case Approve:
-		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			if c.ID != "" {
-				return a.approveRequest(ctx, v, c.ID)
-			}
-			return a.approve(ctx, v, c)
-		})
-	case Reject:
-		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.reject(ctx, v, c)
-		})
-	case Announce:
-		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.announce(ctx, v, c)
-		})
-	case CatchUp:
-		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.catchUp(ctx, v, c)
-		})
-	case Depart:
-		return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.depart(ctx, v, c)
-		})
-	case Train:
-		if !c.DryRun {
-			return h.act(ctx, r, verb, Format(c), func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-				return a.train(ctx, v, c)
-			})
-		}
+	if decide := decision(cmd); decide != nil {
+		return h.act(ctx, r, cmd.verb(), Format(cmd), decide)
 	}
 	return h.query(ctx, r, cmd)
+}
+
+// decision is the decider of an action; nil for a query.
+func decision(cmd Command) decider {
+	switch c := cmd.(type) {
+	case Deploy:
+		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.deploy(ctx, v, c)
+		}
+	case Rollback:
+		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.rollback(ctx, v, c)
+		}
+	case Lock:
+		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.lock(ctx, v, c)
+		}
+	case Unlock:
+		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.unlock(ctx, v, c)
+		}
+	case Hold:
+		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.hold(ctx, v, c)
+		}
+	case Unhold:
+		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.unhold(ctx, v, c)
+		}
+	case Approve:
+		if c.ID != "" {
+			return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+				return a.approveRequest(ctx, v, c.ID)
+			}
+		}
+		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.approve(ctx, v, c)
+		}
+	case Reject:
+		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.reject(ctx, v, c)
+		}
+	case Announce:
+		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.announce(ctx, v, c)
+		}
+	case Depart:
+		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.depart(ctx, v, c)
+		}
+	case CatchUp:
+		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+			return a.catchUp(ctx, v, c)
+		}
+	case Train:
+		if !c.DryRun {
+			return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+				return a.train(ctx, v, c)
+			}
+		}
+	}
+	return nil
 }
 
 // decider decides an action from its view: the result, and the change to write (without

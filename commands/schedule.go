@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -132,4 +133,34 @@ func formatSlot(add func(...string), slot time.Time) {
 	if !slot.IsZero() {
 		add("--slot", slot.UTC().Format(time.RFC3339))
 	}
+}
+
+// listTrains answers `trains`: each schedule, its next departure and what is recorded of it,
+// and how the latest one ended.
+func (a *action) listTrains(ctx context.Context, v deploy.View) (Result, error) {
+	rows := make([]TrainRow, 0, len(a.h.trains))
+	for _, t := range a.h.trains {
+		row := TrainRow{Name: t.Name, Target: t.Target, Team: t.Team, Schedule: t.Schedule.String(),
+			Zone: t.Schedule.Location().String(), Before: t.AnnounceBefore, Approval: t.Approval}
+		recent, err := v.Departures(ctx, t.Name, 3)
+		if err != nil {
+			return Result{}, err
+		}
+		// The next departure is the first one after now, unless one that is due is still
+		// on its way (announced, not yet over).
+		row.Next = t.Schedule.Next(a.now).UTC()
+		for i := range recent {
+			d := recent[i]
+			switch {
+			case !d.State.Final() && !d.Slot.After(a.now) && !a.now.After(d.Slot.Add(t.CatchUp())):
+				row.Next, row.Upcoming = d.Slot, &d
+			case !d.State.Final() && d.Slot.Equal(row.Next):
+				row.Upcoming = &d
+			case d.State.Final() && row.Last == nil:
+				row.Last = &d
+			}
+		}
+		rows = append(rows, row)
+	}
+	return Result{Outcome: deploy.OutcomeDone, Trains: rows}, nil
 }
