@@ -29,6 +29,7 @@ type fakeOutbox struct {
 	recordTimes    []time.Time        // when RecordBuilds was called (time.Now)
 	marks          []deploy.Pushed    // every MarkPushed, in order
 	marked         chan deploy.Pushed // gets every marked entry, if not nil
+	onPending      func() error       // called by Pending before it reads, outside the lock; its error is Pending's
 }
 
 type fakeEntry struct {
@@ -120,6 +121,11 @@ func (o *fakeOutbox) builds(id int64) []deploy.Build {
 }
 
 func (o *fakeOutbox) Pending(_ context.Context, limit int) ([]deploy.OutboxEntry, error) {
+	if o.onPending != nil {
+		if err := o.onPending(); err != nil {
+			return nil, err
+		}
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var out []deploy.OutboxEntry

@@ -139,6 +139,8 @@ func (w *Writer) drive(ctx context.Context, ob Outbox, done func() (bool, error)
 		more, err := w.round(ctx, ob)
 		wait, wake := w.opts.PollInterval, w.notify
 		switch {
+		case err != nil && ctx.Err() != nil:
+			continue // stopping: what was cut short is not a failure of the env repo
 		case err != nil:
 			backoff = min(max(2*backoff, time.Second), maxBackoff)
 			wait, wake = backoff, nil // a notification does not cut the pause short

@@ -2,6 +2,7 @@ package gitrepo
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,5 +227,28 @@ func TestOpenChecksOptions(t *testing.T) {
 		if _, err := Open(context.Background(), o); err == nil {
 			t.Errorf("Open(%+v) succeeded", o)
 		}
+	}
+}
+
+// TestStopIsNotAFailure: a round cut short because the writer is stopping (the outbox read
+// ends with the context) is neither logged as a failure nor shown as the env repo's state.
+func TestStopIsNotAFailure(t *testing.T) {
+	bare := newBare(t)
+	logs := newLogHandler()
+	w := openWriter(t, bare, func(o *Options) { o.Logger = slogFor(logs) })
+	ob := newFakeOutbox()
+	ob.add(deployChange("development", "checkout", 1, "v: 1\n"))
+	ctx, cancel := context.WithCancel(context.Background())
+	ob.onPending = func() error { cancel(); return fmt.Errorf("read outbox: %w", ctx.Err()) }
+	if err := w.Run(ctx, ob); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	for _, l := range logs.lines() {
+		if strings.Contains(l, "failed") {
+			t.Errorf("stopping logged %q", l)
+		}
+	}
+	if st := w.Status(); st.LastError != "" {
+		t.Errorf("status after a stop: %q", st.LastError)
 	}
 }
