@@ -18,9 +18,9 @@ import (
 // the env repo, nothing waits: changes are accepted and queued (SQLite is the source of
 // truth).
 const (
-	maxLag          = time.Second      // the first change behind the writer's batches may wait this long before actions wait
-	maxAdmitWait    = 30 * time.Second // an action never waits longer than this
-	pushingRecently = 10 * time.Second // the writer counts as pushing if it pushed this recently
+	maxLag          = 500 * time.Millisecond // the first change behind the writer's batches may wait this long before actions wait
+	maxAdmitWait    = 30 * time.Second       // an action never waits longer than this
+	pushingRecently = 10 * time.Second       // the writer counts as pushing if it pushed this recently
 	outboxFresh     = 25 * time.Millisecond
 )
 
