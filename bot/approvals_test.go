@@ -58,3 +58,23 @@ func TestApprovalInSlack(t *testing.T) {
 		t.Errorf("App Home lacks the window: %+v", views)
 	}
 }
+
+// TestReasonOnTheCard: a deploy inside a window that wants a reason is refused to the asker
+// without one, and with one its card names the window and the reason.
+func TestReasonOnTheCard(t *testing.T) {
+	hs := prepare(t)
+	always, err := schedule.Parse("* * * * *", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.windows = policy.Windows{{Name: "peak", Targets: []string{"staging"}, Start: always, Duration: time.Hour, Override: policy.OverrideConfirm}}
+	hs.run()
+	hs.release("checkout", 1, "development", "staging", "production")
+	hs.slash("UALICE", "deploy checkout 1 to staging")
+	hs.ephemeral("UALICE", "a deploy inside it needs a reason")
+	hs.slash("UALICE", `deploy checkout 1 to staging --reason "customer demo"`)
+	c := hs.card("⏰ Inside window peak (until")
+	if !strings.Contains(string(c.Blocks), "reason: customer demo") || hs.running("staging", "checkout") != 1 {
+		t.Errorf("card: %s", c.Blocks)
+	}
+}

@@ -142,6 +142,9 @@ func (c card) blocks() []slack.Block {
 	if c.Result.ActionID != 0 {
 		ctx = append(ctx, fmt.Sprintf("action %d", c.Result.ActionID))
 	}
+	for _, w := range c.Result.Windows {
+		bs = append(bs, note(fmt.Sprintf("⏰ Inside window %s (until %s); reason: %s", w.Name, w.WhenIn(c.Result.Zone), c.Result.Reason)))
+	}
 	if len(ctx) > 0 {
 		bs = append(bs, note(strings.Join(ctx, " · ")))
 	}
