@@ -32,7 +32,8 @@ type Rollback struct {
 	Reason string
 	// From is a precondition (a button carries it): the app still runs this version on Env,
 	// else nothing happens. 0: no precondition.
-	From deploy.Version
+	From  deploy.Version
+	Force bool // skip the question when a lock stands in the way
 }
 
 // Lock creates an environment, group, app or team lock.
@@ -108,8 +109,8 @@ func Verb(c Command) string { return c.verb() }
 var usage = []struct{ verb, synopsis, about string }{
 	{"deploy", `deploy <app> [<version>|latest] to <env|group> [--lock "<message>"] [--reason "<why>"] [--force]`,
 		"deploy a release by hand; locks are shown and need confirmation (or --force)"},
-	{"rollback", `rollback <app> on <env> [to <version>] [--reason "<why>"]`,
-		"deploy the previously deployed version and lock the app there"},
+	{"rollback", `rollback <app> on <env> [to <version>] [--reason "<why>"] [--force]`,
+		"deploy the previously deployed version and lock the app there; locks are shown and need confirmation (or --force)"},
 	{"lock", `lock <env|group> "<message>" [--for 4h] [--id <lock-id>]` + "\n" +
 		`lock <app> on <env|group> "<message>" [--for 1d] [--id <lock-id>]` + "\n" +
 		`lock team <team> on <env|group> "<message>" [--for 1w] [--id <lock-id>]`,

@@ -109,7 +109,7 @@ func (a *action) rollback(ctx context.Context, v deploy.View, c Rollback) (Resul
 	if err != nil {
 		return Result{}, deploy.Change{}, err
 	}
-	gate := a.h.gate.Decide(st, a.attempt(c.Env, c.App, info.Team, deploy.HowRollback, true, c.Reason))
+	gate := a.h.gate.Decide(st, a.attempt(c.Env, c.App, info.Team, deploy.HowRollback, c.Force, c.Reason))
 	if err := windowRefusal(gate, c.Env, Format(c), a.req.Zone); err != nil {
 		return Result{}, deploy.Change{}, err
 	}
@@ -149,8 +149,18 @@ func (a *action) rollback(ctx context.Context, v deploy.View, c Rollback) (Resul
 	if err != nil {
 		return Result{}, deploy.Change{}, err
 	}
+	if to > cur.Version {
+		return Result{}, deploy.Change{}, deploy.Invalidf("a rollback goes back: %s runs %s on %s; to take the newer %s there, `deploy %s %s to %s`",
+			c.App, cur.Version, c.Env, to, c.App, to, c.Env)
+	}
 	if err := hasManifests(rel, []deploy.Env{c.Env}); err != nil {
 		return Result{}, deploy.Change{}, err
+	}
+	if gate.Verdict == policy.Confirm {
+		confirmed := c
+		confirmed.To, confirmed.From, confirmed.Force = rel.Version, cur.Version, true
+		return Result{Outcome: deploy.OutcomeConfirm, App: c.App, Label: rel.Label(), Targets: []deploy.Env{c.Env},
+			Confirm: &Confirmation{Locks: gate.Locks, Envs: []deploy.Env{c.Env}, Command: confirmed, CommandText: Format(confirmed)}}, deploy.Change{}, nil
 	}
 	if gate.Verdict == policy.NeedsApproval {
 		approvers, windows := needsApproval(map[deploy.Env]policy.Decision{c.Env: gate}, []deploy.Env{c.Env})

@@ -42,6 +42,9 @@ func Format(cmd Command) string {
 		if c.From != 0 {
 			add("--from", c.From.String())
 		}
+		if c.Force {
+			add("--force")
+		}
 	case Lock:
 		add("lock")
 		switch {

@@ -420,8 +420,13 @@ func TestRollback(t *testing.T) {
 	if len(ls) != 1 || ls[0].Kind != deploy.LockApp || ls[0].Message != "rolled back from 3 to 2: 500s in cart" {
 		t.Errorf("locks = %+v", ls)
 	}
-	// Rolling back again goes to the version before that in the history (3), explicitly named works too.
-	f.mustExec("rollback checkout on staging to 1")
+	// The lock of the first rollback stands in the way of a second: it is shown and asked
+	// about, like a deploy; --force goes ahead.
+	ask := f.exec("rollback checkout on staging to 1")
+	if ask.Outcome != deploy.OutcomeConfirm || !strings.Contains(reply.Text(ask), "Roll checkout on staging back to 1 anyway?") || f.versions("checkout")["staging"] != 2 {
+		t.Errorf("rollback past a lock: %s %s", ask.Outcome, reply.Text(ask))
+	}
+	f.mustExec("rollback checkout on staging to 1 --force")
 	if got := f.versions("checkout")["staging"]; got != 1 {
 		t.Errorf("staging runs %d, want 1", got)
 	}
@@ -431,6 +436,7 @@ func TestRollback(t *testing.T) {
 		"rollback checkout on staging to 1":  "already runs 1",
 		"rollback checkout on staging to 9":  "has no release 9",
 		"rollback catalog on development":    "has run only version 1 on development",
+		"rollback checkout on staging to 3":  "a rollback goes back: checkout runs 1 on staging; to take the newer 3 there, `deploy checkout 3 to staging`",
 	} {
 		if rep := f.exec(line); rep.Outcome != deploy.OutcomeInvalid || !strings.Contains(reply.Text(rep), want) {
 			t.Errorf("%s: %s %q, want invalid containing %q", line, rep.Outcome, reply.Text(rep), want)

@@ -164,6 +164,7 @@ func (a *action) removeLocks(ctx context.Context, v deploy.View, remove []deploy
 		change.DeleteLocks = append(change.DeleteLocks, l.Key())
 		envs = appendEnv(envs, l.Env)
 	}
+	change.Held = releasedHeld(st.Held, remove)
 	after := st
 	after.Locks = withoutLocks(st.Locks, remove)
 	res := Result{Outcome: deploy.OutcomeDone, Targets: envs, Unlocked: remove}
@@ -171,6 +172,36 @@ func (a *action) removeLocks(ctx context.Context, v deploy.View, remove []deploy
 		res.Waiting = append(res.Waiting, EnvWaiting{Env: env, Apps: waitingOn(a.h.envs, after, env), EnvLocks: len(after.EnvLocks(env))})
 	}
 	return res, change, nil
+}
+
+// releasedHeld are the held attempts that the removed locks held, without them. One that
+// nothing holds any more waits for a person (unlocking never deploys) and says how.
+func releasedHeld(held []deploy.Held, removed []deploy.Lock) []deploy.Held {
+	gone := map[deploy.LockKey]bool{}
+	for _, l := range removed {
+		gone[l.Key()] = true
+	}
+	var out []deploy.Held
+	for _, h := range held {
+		var by []deploy.HeldBy
+		changed := false
+		for _, b := range h.By {
+			if b.Kind == deploy.HeldByLock && b.Lock != nil && gone[*b.Lock] {
+				changed = true
+				continue
+			}
+			by = append(by, b)
+		}
+		if !changed {
+			continue
+		}
+		h.By = by
+		if len(by) == 0 {
+			h.Reason = fmt.Sprintf("waiting — lock removed; deploy by hand: `deploy %s %s to %s`", h.App, h.Version, h.Env)
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // waitingEnvs are the environments whose state tells what waits after removing locks:

@@ -129,7 +129,7 @@ func parseDeploy(args []word) (Command, error) {
 }
 
 func parseRollback(args []word) (Command, error) {
-	pos, flags, err := splitFlags(args, flagSpec{"reason": true, "from": true})
+	pos, flags, err := splitFlags(args, flagSpec{"reason": true, "from": true, "force": false})
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +158,7 @@ func parseRollback(args []word) (Command, error) {
 		}
 	}
 	c.Reason = flags["reason"]
+	c.Force = flags["force"] == "true"
 	if v, ok := flags["from"]; ok {
 		if c.From, err = deploy.ParseVersion(v); err != nil {
 			return nil, err

@@ -60,8 +60,13 @@ func (h *Handler) validateRelease(req ReleaseRequest, actor deploy.Actor) (deplo
 		if _, ok := h.envs[env]; !ok {
 			return rel, fieldErr("manifests["+name+"]", h.unknownTarget(name))
 		}
-		if err := checkYAML(req.Manifests[name]); err != nil {
+		objects, err := checkYAML(req.Manifests[name])
+		if err != nil {
 			return rel, deploy.Invalidf("manifests[%s] is not valid YAML: %v", name, err)
+		}
+		if objects == 0 {
+			return rel, deploy.Invalidf("manifests[%s] is empty (no YAML document with content): deployed, it would make Argo CD delete everything %s runs on %s; to take an app off an environment on purpose, undeploy it",
+				name, req.Application, name)
 		}
 		manifests[env] = req.Manifests[name]
 	}
@@ -84,17 +89,25 @@ func fieldErr(field string, err error) error {
 	return err
 }
 
-// checkYAML parses every document of a manifest.
-func checkYAML(s string) error {
+// checkYAML parses every document of a manifest and counts those with content (not empty,
+// not only comments, not null).
+func checkYAML(s string) (int, error) {
 	dec := yaml.NewDecoder(strings.NewReader(s))
+	n := 0
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
-			return nil
+			return n, nil
 		}
 		if err != nil {
-			return err
+			return n, err
+		}
+		for _, c := range doc.Content {
+			if c.Kind != yaml.ScalarNode || c.Tag != "!!null" {
+				n++
+				break
+			}
 		}
 	}
 }

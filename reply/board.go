@@ -38,8 +38,19 @@ func statusText(r commands.Result) string {
 	if failed {
 		b.WriteString("  ❌ the env-repo change failed")
 	}
+	waiting := false
 	for _, h := range st.Held {
-		fmt.Fprintf(&b, "\n✋ %s %s on %s: %s", h.App, h.Version, h.Env, h.Reason)
+		waiting = waiting || len(h.By) == 0
+	}
+	if waiting {
+		b.WriteString("  ⏸ waiting for a person")
+	}
+	for _, h := range st.Held {
+		mark := "✋"
+		if len(h.By) == 0 {
+			mark = "⏸"
+		}
+		fmt.Fprintf(&b, "\n%s %s %s on %s: %s", mark, h.App, h.Version, h.Env, h.Reason)
 	}
 	b.WriteString(failedText(r.Outbox))
 	return b.String()
@@ -74,7 +85,11 @@ func cell(st deploy.State, env deploy.Env, app deploy.App) string {
 		s += "🔒"
 	}
 	if h, ok := st.HeldOn(env, app); ok {
-		s += fmt.Sprintf("✋%s", h.Version)
+		if len(h.By) == 0 {
+			s += fmt.Sprintf("⏸%s", h.Version) // nothing holds it: it waits for a person
+		} else {
+			s += fmt.Sprintf("✋%s", h.Version)
+		}
 	}
 	return s
 }
@@ -98,7 +113,11 @@ func appStatus(st deploy.State, envs []deploy.Env, app deploy.App, now time.Time
 			b.WriteString(lockLines(ls, now) + "\n")
 		}
 		if h, ok := st.HeldOn(env, app); ok {
-			fmt.Fprintf(&b, "  ✋ %s held on %s, %s: %s\n", h.Version, env, ago(now, h.Time), h.Reason)
+			mark := "✋"
+			if len(h.By) == 0 {
+				mark = "⏸"
+			}
+			fmt.Fprintf(&b, "  %s %s held on %s, %s: %s\n", mark, h.Version, env, ago(now, h.Time), h.Reason)
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")

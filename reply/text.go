@@ -25,6 +25,10 @@ func Prompt(r commands.Result) string {
 	switch {
 	case r.Confirm != nil:
 		c := r.Confirm
+		if _, ok := c.Command.(commands.Rollback); ok {
+			return fmt.Sprintf("⚠️ %s is locked where you want to roll it back:\n%s\nA rollback ignores locks. Roll %s on %s back to %s anyway?",
+				r.App, lockLines(c.Locks, r.At), r.App, joinEnvs(c.Envs), r.Label)
+		}
 		return fmt.Sprintf("⚠️ %s is locked where you want to deploy it:\n%s\nA manual deploy ignores locks. Deploy %s %s to %s anyway?",
 			r.App, lockLines(c.Locks, r.At), r.App, r.Label, joinEnvs(c.Envs))
 	case r.Choice != nil:
