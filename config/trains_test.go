@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -100,7 +101,13 @@ func TestUpstreamWarnings(t *testing.T) {
 		"environments.off.upstream sets neither latest: true nor environment: release trains into off are skipped (ENV_HAS_NO_UPSTREAM_LATEST_OR_UPSTREAM_ENV); leave upstream out if nothing should reach it",
 		`environments.staging.upstream.environment: no environment "stagin"; release trains into staging are skipped (UPSTREAM_ENV_CONFIG_NOT_FOUND); ` + envs,
 	}
-	if diff := cmp.Diff(want, c.Warnings()); diff != "" {
+	var got []string
+	for _, w := range c.Warnings() {
+		if strings.Contains(w, ".upstream") {
+			got = append(got, w)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }

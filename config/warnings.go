@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"strings"
 )
@@ -9,6 +10,11 @@ import (
 // open to everyone. `kuberpult check-config` prints them; they do not stop Kuberpult.
 func (c *Config) Warnings() []string {
 	out := upstreamWarnings(c.Environments)
+	for _, env := range c.Environments.Names() {
+		if c.Environments[env].ArgoCD == nil {
+			out = append(out, fmt.Sprintf("environments.%s has no argocd section: its Argo CD file points the Applications at https://kubernetes.default.svc, namespace %s (Kuberpult's original writes no Argo CD file for it)", env, env))
+		}
+	}
 	switch {
 	case c.RBAC == nil:
 		out = append(out, "no rbac section: everyone may do everything (as Kuberpult without authentication)")

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +111,25 @@ func TestArgoCDSyncWindows(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantProblems, problems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
+// TestArgoCDWarning: an environment without an argocd section gets a warning that says
+// where its Applications point.
+func TestArgoCDWarning(t *testing.T) {
+	yaml := head + lines("environments: {staging: {upstream: {latest: true}}, production: {argocd: {destination: {server: https://k}}}}")
+	c, err := Parse([]byte(yaml), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range c.Warnings() {
+		if strings.Contains(w, "argocd") {
+			got = append(got, w)
+		}
+	}
+	want := []string{"environments.staging has no argocd section: its Argo CD file points the Applications at https://kubernetes.default.svc, namespace staging (Kuberpult's original writes no Argo CD file for it)"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }

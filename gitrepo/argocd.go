@@ -99,7 +99,9 @@ func appendProject(b []byte, env string, cfg deploy.ArgoCD) []byte {
 	if len(cfg.AccessList) > 0 {
 		b = append(b, "  clusterResourceWhitelist:\n"...)
 		for _, a := range cfg.AccessList {
-			b = appendItem(b, "  ", []kv{{"group", a.Group}, {"kind", a.Kind}})
+			// group is required by Argo CD's CRD, also when it is "" (the core API group).
+			b = appendKV(b, "  - ", "group", a.Group)
+			b = appendKV(b, "    ", "kind", a.Kind)
 		}
 	}
 	b = appendKV(b, "  ", "description", env)

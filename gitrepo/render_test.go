@@ -29,7 +29,7 @@ var fullArgo = &deploy.ArgoCD{
 		{Kind: "deny", Schedule: "0 9 * * 1-5", Duration: "2h"},
 		{Kind: "allow", Schedule: "0 18 * * *", Duration: "1h", Applications: []string{"dev-checkout"}, TimeZone: "Europe/Berlin"},
 	},
-	AccessList:             []deploy.AccessEntry{{Group: "*", Kind: "ClusterIssuer"}},
+	AccessList:             []deploy.AccessEntry{{Group: "*", Kind: "ClusterIssuer"}, {Group: "", Kind: "Namespace"}},
 	ApplicationAnnotations: map[string]string{"notifications.argoproj.io/subscribe.on-degraded.teams": ""},
 	IgnoreDifferences: []deploy.IgnoreDifference{
 		{Group: "apps", Kind: "Deployment", JSONPointers: []string{"/spec/replicas"}},
@@ -272,5 +272,75 @@ func TestRenderManyAppsIsSorted(t *testing.T) {
 	if !strings.Contains(out, "name: production-de-service-0000\n") ||
 		strings.Index(out, "production-de-service-0001\n") > strings.Index(out, "production-de-service-0002\n") {
 		t.Errorf("applications are not sorted by name")
+	}
+}
+
+// TestArgoFilesHaveTheCRDsRequiredFields checks every rendered document against the fields
+// Argo CD's CRDs require (v1alpha1 AppProject and Application), so that Argo CD does not
+// reject a file: clusterResourceWhitelist entries need group (also "") and kind, a
+// destination needs a server or a name, an Application a project, a destination and a
+// source with a repoURL.
+func TestArgoFilesHaveTheCRDsRequiredFields(t *testing.T) {
+	has := func(m map[string]any, keys ...string) bool {
+		for _, k := range keys {
+			if _, ok := m[k]; !ok {
+				return false
+			}
+		}
+		return true
+	}
+	items := func(v any) []map[string]any {
+		list, _ := v.([]any)
+		out := make([]map[string]any, 0, len(list))
+		for _, x := range list {
+			m, _ := x.(map[string]any)
+			out = append(out, m)
+		}
+		return out
+	}
+	for _, tt := range renderCases {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, d := range decodeDocs(t, ArgoFile(tt.rc.env, tt.rc.config, tt.rc.apps, testRepoURL, testBranch)) {
+				if !has(d, "apiVersion", "kind", "metadata", "spec") {
+					t.Errorf("document lacks apiVersion, kind, metadata or spec: %v", d)
+					continue
+				}
+				spec, _ := d["spec"].(map[string]any)
+				switch d["kind"] {
+				case "AppProject":
+					for _, w := range items(spec["clusterResourceWhitelist"]) {
+						if !has(w, "group", "kind") {
+							t.Errorf("clusterResourceWhitelist entry %v lacks group or kind", w)
+						}
+					}
+					for _, dst := range items(spec["destinations"]) {
+						if !has(dst, "server") && !has(dst, "name") {
+							t.Errorf("destination %v has neither server nor name", dst)
+						}
+					}
+					for _, w := range items(spec["syncWindows"]) {
+						if !has(w, "kind", "schedule", "duration") {
+							t.Errorf("sync window %v lacks kind, schedule or duration", w)
+						}
+					}
+				case "Application":
+					srcs := items(spec["sources"])
+					if src, ok := spec["source"].(map[string]any); ok {
+						srcs = append(srcs, src)
+					}
+					dst, _ := spec["destination"].(map[string]any)
+					if !has(spec, "project") || len(srcs) == 0 || dst == nil || (!has(dst, "server") && !has(dst, "name")) {
+						t.Errorf("Application spec lacks project, a source or destination: %v", spec)
+					}
+					for _, src := range srcs {
+						if !has(src, "repoURL") {
+							t.Errorf("Application source %v lacks repoURL", src)
+						}
+					}
+				default:
+					t.Errorf("unexpected kind %v", d["kind"])
+				}
+			}
+		})
 	}
 }
