@@ -37,6 +37,9 @@ func (a *action) deploy(ctx context.Context, v deploy.View, c Deploy) (Result, d
 		if err := a.allowEach(policy.CreateLock, envs, c.App, info.Team); err != nil {
 			return Result{}, deploy.Change{}, err
 		}
+		if n := len([]rune(c.Lock)); n > maxTextField {
+			return Result{}, deploy.Change{}, deploy.Invalidf("the lock message is %d characters long; at most %d are allowed", n, maxTextField)
+		}
 	}
 	if stale := staleFrom(st, c.App, c.From); stale != nil {
 		return Result{Outcome: deploy.OutcomeStale, App: c.App, Targets: envs, Stale: stale}, deploy.Change{}, nil

@@ -40,9 +40,14 @@ func (a *action) lock(ctx context.Context, v deploy.View, c Lock) (Result, deplo
 			return Result{}, deploy.Change{}, err
 		}
 	}
+	if n := len([]rune(c.Message)); n > maxTextField {
+		return Result{}, deploy.Change{}, deploy.Invalidf("the lock message is %d characters long; at most %d are allowed", n, maxTextField)
+	}
 	id := c.ID
 	if id == "" {
 		id = a.h.newID()
+	} else if err := a.idFree(ctx, v, id, c.Kind, c.App, c.Team); err != nil {
+		return Result{}, deploy.Change{}, err
 	}
 	var change deploy.Change
 	for _, env := range envs {
@@ -165,6 +170,9 @@ func (a *action) removeLocks(ctx context.Context, v deploy.View, remove []deploy
 		envs = appendEnv(envs, l.Env)
 	}
 	change.Held = releasedHeld(st.Held, remove)
+	if a.env == "" { // by lock id: the audit log names where the locks were
+		a.env = a.lockTarget(envs)
+	}
 	after := st
 	after.Locks = withoutLocks(st.Locks, remove)
 	res := Result{Outcome: deploy.OutcomeDone, Targets: envs, Unlocked: remove}
@@ -172,6 +180,40 @@ func (a *action) removeLocks(ctx context.Context, v deploy.View, remove []deploy
 		res.Waiting = append(res.Waiting, EnvWaiting{Env: env, Apps: waitingOn(a.h.envs, after, env), EnvLocks: len(after.EnvLocks(env))})
 	}
 	return res, change, nil
+}
+
+// idFree checks that a chosen lock id names no lock of another kind, app or team: those
+// would be removed together by `unlock <id>` without anyone meaning it. The same lock on
+// other environments (a group's, or CI locking each environment with one id, as with
+// Kuberpult's API) is fine; on the same environment it is replaced.
+func (a *action) idFree(ctx context.Context, v deploy.View, id string, kind deploy.LockKind, app deploy.App, team deploy.Team) error {
+	st, err := v.State(ctx, deploy.Query{Apps: []deploy.App{}})
+	if err != nil {
+		return err
+	}
+	for _, l := range st.Locks {
+		if l.ID != id || (l.Kind == kind && l.App == app && l.Team == team) {
+			continue
+		}
+		return deploy.Conflictf("lock id %s already names the %s by %s: choose another id, or remove that lock first (`%s`)",
+			id, lockPhrase(l), l.Author.Display(), unlockCommand(l))
+	}
+	return nil
+}
+
+// lockPhrase names a lock: "environment lock on staging", "app lock of checkout on staging".
+func lockPhrase(l deploy.Lock) string {
+	switch l.Kind {
+	case deploy.LockApp:
+		return fmt.Sprintf("app lock of %s on %s", l.App, l.Env)
+	case deploy.LockTeam:
+		return fmt.Sprintf("team lock of %s on %s", l.Team, l.Env)
+	}
+	return fmt.Sprintf("environment lock on %s", l.Env)
+}
+
+func unlockCommand(l deploy.Lock) string {
+	return Format(Unlock{Kind: l.Kind, Target: string(l.Env), App: l.App, Team: l.Team, ID: l.ID})
 }
 
 // releasedHeld are the held attempts that the removed locks held, without them. One that
@@ -283,4 +325,26 @@ func containsEnv(envs []deploy.Env, e deploy.Env) bool {
 		}
 	}
 	return false
+}
+
+// lockTarget names the environments of removed locks for the audit log: the environment,
+// the group they make up, or "" for several that are not one group.
+func (a *action) lockTarget(envs []deploy.Env) deploy.Env {
+	if len(envs) == 1 {
+		return envs[0]
+	}
+	if len(envs) == 0 {
+		return ""
+	}
+	g := a.h.envs.GroupOf(envs[0])
+	members := a.h.envs.Members(g)
+	if len(members) != len(envs) {
+		return ""
+	}
+	for _, e := range envs {
+		if !containsEnv(members, e) {
+			return ""
+		}
+	}
+	return deploy.Env(g)
 }

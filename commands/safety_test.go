@@ -56,3 +56,48 @@ func TestEmptyManifestsAreRefused(t *testing.T) {
 		t.Error("a refused release was recorded")
 	}
 }
+
+// TestLockIDsNameOneLock: a chosen lock id that already names a lock of another kind is
+// refused (unlock <id> would remove both); the same lock again replaces it, and the same
+// kind of lock may have the id on several environments. Messages are limited. Unlocking by id is audited on the
+// environment (or group) of the locks.
+func TestLockIDsNameOneLock(t *testing.T) {
+	f := newFixture(t)
+	f.mustRelease("checkout", "shop", 1)
+	f.mustExec(`lock production "release freeze" --id freeze`)
+	f.mustExec(`lock production "release freeze, longer" --id freeze`)
+	if n := len(f.state().Locks); n != 2 {
+		t.Errorf("%d locks, want the group's 2", n)
+	}
+	for line, want := range map[string]string{
+		`lock checkout on production "x" --id freeze`:                           "lock id freeze already names the environment lock on production-de by Alice",
+		`lock team shop on staging "x" --id freeze`:                             "lock id freeze already names the environment lock on production-de",
+		`lock production-de "x" --id freeze`:                                    "",
+		`lock staging "` + strings.Repeat("x", 1001) + `"`:                      "the lock message is 1001 characters long; at most 1000 are allowed",
+		`deploy checkout to staging --lock "` + strings.Repeat("y", 1001) + `"`: "the lock message is 1001 characters long",
+	} {
+		res := f.exec(line)
+		if want == "" {
+			if !res.OK() {
+				t.Errorf("%.40s: %s", line, reply.Text(res))
+			}
+			continue
+		}
+		if res.OK() || !strings.Contains(reply.Text(res), want) {
+			t.Errorf("%.40s: %s %q, want %q", line, res.Outcome, reply.Text(res), want)
+		}
+	}
+	if n := len(f.state().Locks); n != 2 {
+		t.Errorf("%d locks after the refusals, want 2", n)
+	}
+
+	f.mustExec("unlock freeze")
+	if text := reply.Text(f.mustExec("audit --env production-de")); !strings.Contains(text, "unlock freeze") {
+		t.Errorf("audit --env production-de does not find the unlock:\n%s", text)
+	}
+	f.mustExec(`lock staging "ci" --id ci-lock`) // the same kind of lock on several environments, as CI does it
+	f.mustExec(`lock production-de "ci" --id ci-lock`)
+	if n := len(f.state().Locks); n != 2 {
+		t.Errorf("%d locks, want 2", n)
+	}
+}
