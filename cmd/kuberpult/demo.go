@@ -34,6 +34,7 @@ func runDemo(ctx context.Context, dataDir string, stdin *os.File, stdout, stderr
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "Kuberpult demo: starting in %s …\n", abs)
 	cfg, err := config.Demo(abs)
 	if err != nil {
 		return err

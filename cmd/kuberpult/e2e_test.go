@@ -305,3 +305,22 @@ func stdinFile(t *testing.T, content string) *os.File {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
+
+// TestVersion: `kuberpult version` of a binary built in this checkout names its commit.
+func TestVersion(t *testing.T) {
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatalf("git rev-parse: %v (the tests run in a git checkout)", err)
+	}
+	bin := filepath.Join(t.TempDir(), "kuberpult")
+	if out, err := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("version: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(string(out), "kuberpult ") || !strings.Contains(string(out), "(commit "+strings.TrimSpace(string(head))) {
+		t.Errorf("version = %q, want the commit %s", out, head)
+	}
+}

@@ -26,6 +26,7 @@ Usage:
   kuberpult serve --config FILE            run the HTTP API and the env-repo writer
   kuberpult console --config FILE [--as S] run commands in a terminal (or from stdin)
   kuberpult check-config --config FILE     validate a configuration file
+  kuberpult version                        print the version and the commit it was built from
 
 Run "kuberpult <command> -h" for the options of a command.
 `
@@ -59,6 +60,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		return nil
 	}
 	cmd, rest := args[0], args[1:]
+	if cmd == "version" || cmd == "--version" {
+		fmt.Fprintln(stdout, versionText())
+		return nil
+	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (YAML)")
@@ -107,4 +112,32 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// versionText is the module version and the commit the binary was built from, as Go records
+// them in the build (a `go build` in a git checkout records the commit and whether the
+// tree had changes).
+func versionText() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "kuberpult (no build information)"
+	}
+	version, commit, dirty := info.Main.Version, "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	out := "kuberpult " + version
+	if commit != "" {
+		out += " (commit " + commit
+		if dirty {
+			out += ", with local changes"
+		}
+		out += ")"
+	}
+	return out + " " + info.GoVersion
 }
