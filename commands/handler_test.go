@@ -314,7 +314,7 @@ func TestLockHoldsAutoDeployAndUnlockNeverDeploys(t *testing.T) {
 		t.Errorf("status does not show the held deployment:\n%s", reply.Text(rep))
 	}
 	rep := f.mustExec("unlock development")
-	if text := reply.Text(rep); !strings.Contains(text, "Nothing was deployed") || !strings.Contains(text, "1 app(s) have a newer version waiting: checkout 1 → 2") {
+	if text := reply.Text(rep); !strings.Contains(text, "Nothing was deployed") || !strings.Contains(text, "1 app has a newer version waiting: checkout 1 → 2") {
 		t.Errorf("unlock reply:\n%s", text)
 	}
 	if got := f.versions("checkout")["development"]; got != 1 {
@@ -483,6 +483,8 @@ func TestLocksAndUnlock(t *testing.T) {
 	}
 	for line, want := range map[string]string{
 		"unlock lk-99":                  "no lock, environment or group `lk-99`",
+		"unlock stagng":                 "no lock, environment or group `stagng`; did you mean `staging`?",
+		"status production":             "`production` is an environment group, and `status` takes an app",
 		"unlock staging":                "staging has no environment lock",
 		`lock prodution "x"`:            "did you mean `production`?",
 		`lock chekout on staging "x"`:   "no app `chekout`; did you mean `checkout`?",

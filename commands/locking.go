@@ -147,6 +147,9 @@ func (a *action) unlockWord(st deploy.State, word string) ([]deploy.Lock, *Choic
 		return nil, nil, deploy.NotFoundf("%s has no environment lock; locks there: %s", word, lockSummary(there))
 	}
 	a.env = ""
+	if s := suggest(word, a.h.targetNames()); s != "" && !strings.Contains(s, " ") {
+		return nil, nil, deploy.NotFoundf("no lock, environment or group `%s`; did you mean `%s`? (`unlock %s` removes its environment locks)", word, s, s)
+	}
 	return nil, nil, unknownLock(st.Locks, word)
 }
 

@@ -67,8 +67,12 @@ func extra(words []word) error {
 	return deploy.Invalidf("unexpected `%s`", strings.Join(texts(words), " "))
 }
 
+// Names are lowercase; one typed with capitals (Checkout) means the lowercase one.
 func appName(s string) (deploy.App, error) {
 	if err := deploy.ValidateApp(s); err != nil {
+		if deploy.ValidateApp(strings.ToLower(s)) == nil {
+			return deploy.App(strings.ToLower(s)), nil
+		}
 		return "", err
 	}
 	return deploy.App(s), nil
@@ -76,6 +80,9 @@ func appName(s string) (deploy.App, error) {
 
 func targetName(s string) (string, error) {
 	if err := deploy.ValidateEnv(s); err != nil {
+		if deploy.ValidateEnv(strings.ToLower(s)) == nil {
+			return strings.ToLower(s), nil
+		}
 		return "", err
 	}
 	return s, nil
@@ -88,8 +95,16 @@ func parseDeploy(args []word) (Command, error) {
 	}
 	// deploy <app> [<version>|latest] to <target>
 	var c Deploy
-	if len(pos) < 3 {
+	switch {
+	case len(pos) == 0:
 		return nil, deploy.Invalidf("deploy needs an app and a target")
+	case pos[0].is("to") && len(pos) >= 3: // deploy to staging checkout [3]
+		words := []string{"deploy", pos[2].text}
+		words = append(words, texts(pos[3:])...)
+		return nil, deploy.Invalidf("the app comes first: did you mean `%s to %s`?", strings.Join(words, " "), pos[1].text)
+	case len(pos) < 3:
+		what := strings.Join(texts(pos), " ")
+		return nil, deploy.Invalidf("deploy needs a target: `deploy %s to <env|group>`", what)
 	}
 	if c.App, err = appName(pos[0].text); err != nil {
 		return nil, err
@@ -176,6 +191,7 @@ func parseLock(args []word) (Command, error) {
 	if err := deploy.ValidateLifetime(c.Lifetime); err != nil {
 		return nil, err
 	}
+	c.Lifetime = deploy.NormalLifetime(c.Lifetime)
 	if _, ok := flags["id"]; ok {
 		if err := deploy.ValidateLockID(c.ID); err != nil {
 			return nil, err

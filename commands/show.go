@@ -40,6 +40,10 @@ func (a *action) status(ctx context.Context, v deploy.View, c Status) (Result, e
 	q := deploy.Everything
 	if c.App != "" {
 		if _, err := knownApp(ctx, v, c.App); err != nil {
+			if targets, terr := a.h.targetEnvs(string(c.App)); terr == nil {
+				return Result{}, deploy.NotFoundf("`%s` is an environment%s, and `status` takes an app: `status` shows every app on every environment, `locks %s` the locks there",
+					c.App, map[bool]string{true: " group", false: ""}[len(targets) > 1 || string(targets[0]) != string(c.App)], c.App)
+			}
 			return Result{}, err
 		}
 		q.Apps = []deploy.App{c.App}

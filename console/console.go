@@ -90,6 +90,9 @@ func Run(ctx context.Context, o Options) error {
 			res = ask(ctx, o, in, res)
 		} else {
 			fmt.Fprintln(o.Out, reply.Text(res))
+			if res.Verb == "help" && res.HelpVerb == "" {
+				fmt.Fprintln(o.Out, "In the console, `exit` (or `quit`, or Ctrl-D) ends the session.")
+			}
 		}
 		if !res.OK() && !(o.Interactive && ctx.Err() != nil) {
 			// A command cut short by Ctrl-C at the terminal is what the person asked for; a

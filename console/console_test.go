@@ -117,3 +117,14 @@ func TestInterruptStopsAtOnce(t *testing.T) {
 		t.Errorf("Run after an interrupt = %v", err)
 	}
 }
+
+func TestHelpNamesExit(t *testing.T) {
+	h, _ := newHandler(t)
+	var out bytes.Buffer
+	if err := console.Run(context.Background(), console.Options{Exec: h, Actor: olga, In: strings.NewReader("help\n"), Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "`exit` (or `quit`, or Ctrl-D) ends the session") {
+		t.Errorf("help:\n%s", out.String())
+	}
+}

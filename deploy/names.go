@@ -3,6 +3,7 @@ package deploy
 import (
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -114,15 +115,19 @@ func ValidateLockID(id string) error {
 	return nil
 }
 
-var lifetimeRE = regexp.MustCompile(`^[1-9][0-9]*(h|d|w)$`)
+var lifetimeRE = regexp.MustCompile(`^[1-9][0-9]*[mhdwMHDW]$`)
 
-// ValidateLifetime checks a suggested lock lifetime such as 4h, 2d or 1w. Empty is allowed.
+// ValidateLifetime checks a suggested lock lifetime such as 30m, 4h, 2d or 1w (the unit in
+// either case). Empty is allowed.
 func ValidateLifetime(s string) error {
 	if s == "" || lifetimeRE.MatchString(s) {
 		return nil
 	}
-	return Invalidf("lock lifetime %q is not valid: use a number followed by h, d or w, e.g. 4h, 2d, 1w", s)
+	return Invalidf("lock lifetime %q is not valid: use a number followed by m, h, d or w, e.g. 30m, 4h, 2d, 1w", s)
 }
+
+// NormalLifetime is a valid lifetime with its unit in lower case (2H → 2h).
+func NormalLifetime(s string) string { return strings.ToLower(s) }
 
 // String helpers so the typed names print nicely in messages.
 func (e Env) String() string   { return string(e) }
@@ -140,6 +145,6 @@ func LifetimeDuration(s string) (time.Duration, error) {
 	if err != nil || n > 100000 {
 		return 0, Invalidf("lock lifetime %q is too long", s)
 	}
-	unit := map[byte]time.Duration{'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[s[len(s)-1]]
+	unit := map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[NormalLifetime(s)[len(s)-1]]
 	return time.Duration(n) * unit, nil
 }

@@ -34,7 +34,9 @@ func TestValidateNames(t *testing.T) {
 		{"lifetime weeks", ValidateLifetime, "2w", true},
 		{"lifetime empty", ValidateLifetime, "", true},
 		{"lifetime zero", ValidateLifetime, "0d", false},
-		{"lifetime minutes", ValidateLifetime, "30m", false},
+		{"lifetime minutes", ValidateLifetime, "30m", true},
+		{"lifetime upper case", ValidateLifetime, "2H", true},
+		{"lifetime seconds", ValidateLifetime, "30s", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -62,7 +62,7 @@ func failedText(ob *deploy.OutboxSummary) string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n❌ %d env-repo change(s) could not be written; the changes after them went on:", len(ob.Failed))
+	fmt.Fprintf(&b, "\n❌ %s could not be written; the changes after them went on:", plural(len(ob.Failed), "env-repo change", "env-repo changes"))
 	for _, f := range ob.Failed {
 		fmt.Fprintf(&b, "\n  • action %d %q: %s", f.ID, f.Message, f.Reason)
 	}
@@ -180,7 +180,7 @@ func auditText(r commands.Result) string {
 		return "No audit entries match."
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d audit entries, newest first:\n", len(r.AuditEntries))
+	fmt.Fprintf(&b, "%s, newest first (times in UTC):\n", plural(len(r.AuditEntries), "audit entry", "audit entries"))
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, e := range r.AuditEntries {
 		commit := ""

@@ -200,7 +200,7 @@ func trainsText(r commands.Result) string {
 				state += ", approved by " + u.ApprovedBy.Display()
 			}
 			if len(u.HeldApps) > 0 {
-				state += fmt.Sprintf(", %d app(s) held out", len(u.HeldApps))
+				state += ", " + plural(len(u.HeldApps), "app", "apps") + " held out"
 			}
 		}
 		if t.Approval != "" && (t.Upcoming == nil || t.Upcoming.ApprovedBy == nil) {

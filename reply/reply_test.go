@@ -28,7 +28,7 @@ func TestStatusShowsFailedChanges(t *testing.T) {
 	want := `app       team  development  staging
 checkout  shop  5❌          4
 🔒 locked  ✋ held auto-deploy  ⏳ not yet in the env repo  ❌ the env-repo change failed
-❌ 1 env-repo change(s) could not be written; the changes after them went on:
+❌ 1 env-repo change could not be written; the changes after them went on:
   • action 42 "deploy checkout 5 to development": tree conflict: environments/development/applications/checkout is a file, not a directory`
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)

@@ -63,7 +63,7 @@ func body(r commands.Result) string {
 	case "release":
 		return releaseText(r)
 	case "sync":
-		return fmt.Sprintf("Recorded the configuration of %d environment(s).", len(r.Targets))
+		return fmt.Sprintf("Recorded the configuration of %s.", plural(len(r.Targets), "environment", "environments"))
 	case "train":
 		return trainText(r)
 	case "hold", "unhold", "approve", "announce", "depart":
@@ -168,7 +168,7 @@ func unlockText(r commands.Result) string {
 		return fmt.Sprintf("no %s lock `%s` on %s; nothing to do", m.Kind, m.ID, m.Target())
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "🔓 Removed %d lock(s):\n%s\n", len(r.Unlocked), lockLines(r.Unlocked, r.At))
+	fmt.Fprintf(&b, "🔓 Removed %s:\n%s\n", plural(len(r.Unlocked), "lock", "locks"), lockLines(r.Unlocked, r.At))
 	b.WriteString(waitingText(r.Waiting))
 	return b.String()
 }
@@ -190,10 +190,10 @@ func waitingText(ws []commands.EnvWaiting) string {
 			}
 			items[i] = fmt.Sprintf("%s %s → %s", a.App, from, a.To)
 		}
-		fmt.Fprintf(&b, "\n%s: %d app(s) have a newer version waiting: %s. Catch up with a release train, `train %s`, or deploy by hand, e.g. `deploy %s %s to %s`.",
-			w.Env, len(w.Apps), strings.Join(items, ", "), w.Env, w.Apps[0].App, w.Apps[0].To, w.Env)
+		fmt.Fprintf(&b, "\n%s: %s a newer version waiting: %s. Catch up with a release train, `train %s`, or deploy by hand, e.g. `deploy %s %s to %s`.",
+			w.Env, plural(len(w.Apps), "app has", "apps have"), strings.Join(items, ", "), w.Env, w.Apps[0].App, w.Apps[0].To, w.Env)
 		if w.EnvLocks > 0 {
-			fmt.Fprintf(&b, " (%s is still locked by %d environment lock(s).)", w.Env, w.EnvLocks)
+			fmt.Fprintf(&b, " (%s is still locked by %s.)", w.Env, plural(w.EnvLocks, "environment lock", "environment locks"))
 		}
 	}
 	return b.String()
@@ -203,7 +203,7 @@ func choiceText(c *commands.Choice, now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "`%s` is both an environment and a lock id. Which do you mean?", c.Name)
 	for i, o := range c.Options {
-		fmt.Fprintf(&b, "\n%d. `%s` removes %d lock(s) by %s:\n%s", i+1, o.CommandText, len(o.Locks), o.Kind, lockLines(o.Locks, now))
+		fmt.Fprintf(&b, "\n%d. `%s` removes %s by %s:\n%s", i+1, o.CommandText, plural(len(o.Locks), "lock", "locks"), o.Kind, lockLines(o.Locks, now))
 	}
 	return b.String()
 }
@@ -244,7 +244,7 @@ func locksText(r commands.Result) string {
 	if len(r.Locks) == 0 {
 		return "No locks on " + joinEnvs(r.Targets) + "."
 	}
-	return fmt.Sprintf("%d lock(s):\n%s", len(r.Locks), lockLines(r.Locks, r.At))
+	return fmt.Sprintf("%s:\n%s", plural(len(r.Locks), "lock", "locks"), lockLines(r.Locks, r.At))
 }
 
 func lockEnvs(ls []deploy.Lock) []deploy.Env {
@@ -263,4 +263,12 @@ func joinEnvs(es []deploy.Env) string {
 		s[i] = string(e)
 	}
 	return strings.Join(s, ", ")
+}
+
+// plural is "1 lock", "2 locks".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
