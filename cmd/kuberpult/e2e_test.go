@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,7 +135,13 @@ func TestEndToEnd(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- run(ctx, []string{"serve", "--config", cfgPath}, nil, io.Discard, io.Discard) }()
+	var logs syncBuffer // serve's log, shown when the test fails
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("serve's log:\n%s", logs.String())
+		}
+	})
+	go func() { serveErr <- run(ctx, []string{"serve", "--config", cfgPath}, nil, io.Discard, &logs) }()
 	waitHealthy(t, base, serveErr)
 
 	for _, tc := range []struct {
@@ -160,6 +167,11 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(string(metrics), "kuberpult_outbox_pending") {
 		t.Errorf("metrics lack the outbox gauge:\n%s", metrics)
 	}
+	// Wait for what the test checks (the push), not for the stop to do it.
+	waitFor(t, "the releases in the env repo", func() bool {
+		out, err := exec.Command("git", "--git-dir", bare, "show", "main:environments/development/applications/checkout/manifests/manifests.yaml").Output()
+		return err == nil && strings.Contains(string(out), `version: "2"`)
+	})
 	cancel()
 	if err := <-serveErr; err != nil {
 		t.Fatalf("serve: %v", err)
@@ -323,4 +335,22 @@ func TestVersion(t *testing.T) {
 	if !strings.HasPrefix(string(out), "kuberpult ") || !strings.Contains(string(out), "(commit "+strings.TrimSpace(string(head))) {
 		t.Errorf("version = %q, want the commit %s", out, head)
 	}
+}
+
+// syncBuffer is a bytes.Buffer that a server's logger and the test may use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
