@@ -354,3 +354,13 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestHelpOfEveryCommand: `kuberpult <command> -h` says what the command does and exits 0.
+func TestHelpOfEveryCommand(t *testing.T) {
+	for _, cmd := range []string{"demo", "serve", "console", "check-config"} {
+		out, err := exec.Command(binary(t), cmd, "-h").CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), "kuberpult "+cmd+": "+commandAbout[cmd]) {
+			t.Errorf("%s -h: %v\n%s", cmd, err, out)
+		}
+	}
+}

@@ -44,14 +44,22 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, console.ErrFailed) && !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "kuberpult:", err)
-		}
 		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
+			return // -h: the help was asked for and printed
+		}
+		if !errors.Is(err, console.ErrFailed) {
+			fmt.Fprintln(os.Stderr, "kuberpult:", err)
 		}
 		os.Exit(1)
 	}
+}
+
+// commandAbout says what each command does, for its -h.
+var commandAbout = map[string]string{
+	"demo":         "start on embedded defaults (SQLite, a local env repo, the HTTP API) in a console",
+	"serve":        "run the HTTP API, the Slack bot (with slack tokens), the scheduler and the env-repo writer",
+	"console":      "run commands in a terminal, or from stdin as a script (exit status 1 when one failed)",
+	"check-config": "validate a configuration file: every problem with its line, then warnings",
 }
 
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) error {
@@ -66,13 +74,18 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "configuration file (YAML)")
-	as := ""
-	if cmd == "console" {
-		fs.StringVar(&as, "as", "", "act as this subject (Slack user id, @group, email, token:<name>) to try a policy")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "kuberpult %s: %s\n\nOptions:\n", cmd, commandAbout[cmd])
+		fs.PrintDefaults()
 	}
+	var configPath *string
+	as := ""
 	switch cmd {
 	case "serve", "console", "check-config":
+		configPath = fs.String("config", "", "configuration file (YAML)")
+		if cmd == "console" {
+			fs.StringVar(&as, "as", "", "act as this subject (Slack user id, @group, email, token:<name>) to try a policy")
+		}
 	case "demo":
 		dataDir := fs.String("data", "./data", "directory for the demo's SQLite file and env repo")
 		if err := fs.Parse(rest); err != nil {
