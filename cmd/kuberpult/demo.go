@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -29,7 +30,7 @@ var demoApps = []struct {
 
 // runDemo starts Kuberpult on embedded defaults: a SQLite file and a bare env repo under
 // dataDir, example environments, and a few releases, then opens the console.
-func runDemo(ctx context.Context, dataDir string, stdin *os.File, stdout, stderr io.Writer) error {
+func runDemo(ctx context.Context, dataDir, listen string, stdin *os.File, stdout, stderr io.Writer) error {
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {
 		return err
@@ -38,6 +39,9 @@ func runDemo(ctx context.Context, dataDir string, stdin *os.File, stdout, stderr
 	cfg, err := config.Demo(abs)
 	if err != nil {
 		return err
+	}
+	if listen != "" {
+		cfg.API.Listen = listen
 	}
 	a, err := openApp(ctx, cfg, newLogger(stderr, slog.LevelWarn), "demo", priorityConsole)
 	if err != nil {
@@ -63,12 +67,18 @@ func runDemo(ctx context.Context, dataDir string, stdin *os.File, stdout, stderr
 	if err := a.writer.Flush(fctx, a.db); err != nil {
 		return fmt.Errorf("write the demo's env repo: %w", err)
 	}
-	srv := a.apiServer()
-	go func() {
-		if err := srv.Run(ctx, cfg.API.Listen); err != nil {
-			fmt.Fprintf(stderr, "demo: HTTP API not started: %v\n", err)
-		}
-	}()
+	// The port is taken before the banner, so that the banner says what is true.
+	apiLine := fmt.Sprintf("HTTP API on http://%s (try: curl -s http://%s/healthz).", cfg.API.Listen, cfg.API.Listen)
+	if ln, err := net.Listen("tcp", cfg.API.Listen); err != nil {
+		apiLine = fmt.Sprintf("HTTP API not started: %v; choose another address with `demo --listen 127.0.0.1:PORT`.", err)
+	} else {
+		srv := a.apiServer()
+		go func() {
+			if err := srv.Serve(ctx, ln); err != nil {
+				fmt.Fprintf(stderr, "demo: HTTP API stopped: %v\n", err)
+			}
+		}()
+	}
 	if trains := cfg.ScheduledTrains(); len(trains) > 0 || len(cfg.Windows) > 0 {
 		// The demo's scheduled train is announced and departs in this terminal, and what
 		// its window held is deployed when it closes.
@@ -81,14 +91,14 @@ func runDemo(ctx context.Context, dataDir string, stdin *os.File, stdout, stderr
 	}
 	fmt.Fprintf(stdout, `Kuberpult demo — state in %s, env repo in %s
 Environments: development (gets every release) → staging → production (production-de, production-jp).
-HTTP API on http://%s (try: curl -s http://%s/healthz).
+%s
 Try: status · deploy checkout to staging · lock production "peak hours" · deploy payments to production
      history checkout · locks · unlock production · train production --dry-run · help · exit
      trains · hold train daily-production "release freeze" (the scheduled train, weekdays 11:30 Berlin time)
      windows (production's peak hours, weekdays 9–11 Berlin time: a deploy then needs --reason)
 Inspect the env repo: git --git-dir %s log --stat
 
-`, cfg.State.SQLite, cfg.Git.URL, cfg.API.Listen, cfg.API.Listen, cfg.Git.URL)
+`, cfg.State.SQLite, cfg.Git.URL, apiLine, cfg.Git.URL)
 	return a.session(ctx, stdin, stdout, true)
 }
 

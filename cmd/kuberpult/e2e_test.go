@@ -364,3 +364,26 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoListen: the demo's banner names the address its API listens on (--listen), and
+// says so instead when the port is taken.
+func TestDemoListen(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	free := freeAddr(t)
+	for _, tc := range []struct{ listen, want string }{
+		{free, "HTTP API on http://" + free + " "},
+		{taken.Addr().String(), "HTTP API not started: listen tcp " + taken.Addr().String()},
+	} {
+		p := start(t, "status\nexit\n", "demo", "--data", t.TempDir(), "--listen", tc.listen)
+		if err := p.wait(t); err != nil {
+			t.Fatalf("demo --listen %s: %v\n%s", tc.listen, err, p.logs)
+		}
+		if !strings.Contains(p.logs.String(), tc.want) {
+			t.Errorf("demo --listen %s:\n%s\nwant %q", tc.listen, p.logs, tc.want)
+		}
+	}
+}

@@ -22,7 +22,7 @@ import (
 const usageText = `kuberpult: release manager for Kubernetes environments run by Argo CD
 
 Usage:
-  kuberpult demo [--data DIR]              start on embedded defaults, in a console
+  kuberpult demo [--data DIR] [--listen H:P] start on embedded defaults, in a console
   kuberpult serve --config FILE            run the HTTP API and the env-repo writer
   kuberpult console --config FILE [--as S] run commands in a terminal (or from stdin)
   kuberpult check-config --config FILE     validate a configuration file
@@ -88,10 +88,11 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 	case "demo":
 		dataDir := fs.String("data", "./data", "directory for the demo's SQLite file and env repo")
+		listen := fs.String("listen", "", "host:port of the demo's HTTP API (default 127.0.0.1:8080)")
 		if err := fs.Parse(rest); err != nil {
 			return err
 		}
-		return runDemo(ctx, *dataDir, stdin, stdout, stderr)
+		return runDemo(ctx, *dataDir, *listen, stdin, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usageText)
 		return fmt.Errorf("unknown command %q", cmd)
