@@ -23,33 +23,9 @@ const (
 	homeFor       = time.Hour // a viewer's board is refreshed on changes for this long after opening it
 )
 
-// pipeline orders environments by their distance from latest (development first), then by name.
-func pipeline(envs deploy.Environments) []deploy.Env {
-	depth := map[deploy.Env]int{}
-	var d func(e deploy.Env, seen int) int
-	d = func(e deploy.Env, seen int) int {
-		if v, ok := depth[e]; ok {
-			return v
-		}
-		up := envs[e].Upstream
-		v := 0
-		if up != nil && up.Environment != "" && seen < len(envs) {
-			v = d(up.Environment, seen+1) + 1
-		}
-		depth[e] = v
-		return v
-	}
-	names := envs.Names()
-	for _, e := range names {
-		d(e, 0)
-	}
-	sort.SliceStable(names, func(i, j int) bool { return depth[names[i]] < depth[names[j]] })
-	return names
-}
-
 // homeView renders the board for a viewer in the given teams.
 func homeView(st deploy.State, envs deploy.Environments, windows func(deploy.Env, time.Time) []policy.OpenWindow, teams map[deploy.Team]bool, now time.Time) slack.HomeTabViewRequest {
-	order := pipeline(envs)
+	order := envs.Pipeline()
 	bs := []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, "Kuberpult", false, false))}
 	// Environments with their locks and a Lock button each.
 	for _, env := range order {

@@ -56,7 +56,7 @@ func (a *action) status(ctx context.Context, v deploy.View, c Status) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Outcome: deploy.OutcomeDone, App: c.App, State: &st, Outbox: &ob, Targets: a.h.envs.Names()}, nil
+	return Result{Outcome: deploy.OutcomeDone, App: c.App, State: &st, Outbox: &ob, Targets: a.h.envs.Pipeline()}, nil
 }
 
 func (a *action) listEnvs(ctx context.Context, v deploy.View) (Result, error) {

@@ -116,3 +116,29 @@ func (es Environments) IsLatest(env Env) bool {
 	c, ok := es[env]
 	return ok && c.Upstream != nil && c.Upstream.Latest
 }
+
+// Pipeline returns the environments in pipeline order: by their distance from an
+// environment without an environment upstream (development first), then by name.
+func (es Environments) Pipeline() []Env {
+	depth := map[Env]int{}
+	var d func(e Env, seen int) int
+	d = func(e Env, seen int) int {
+		if v, ok := depth[e]; ok {
+			return v
+		}
+		v := 0
+		if up := es[e].Upstream; up != nil && up.Environment != "" && seen < len(es) {
+			if _, known := es[up.Environment]; known {
+				v = d(up.Environment, seen+1) + 1
+			}
+		}
+		depth[e] = v
+		return v
+	}
+	names := es.Names()
+	for _, e := range names {
+		d(e, 0)
+	}
+	sort.SliceStable(names, func(i, j int) bool { return depth[names[i]] < depth[names[j]] })
+	return names
+}
