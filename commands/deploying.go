@@ -269,7 +269,7 @@ func (a *action) release(ctx context.Context, v deploy.View, info deploy.AppInfo
 	}
 	rel, err := v.Release(ctx, info.App, ver)
 	if errors.Is(err, deploy.ErrNotFound) {
-		return rel, deploy.NotFoundf("%s has no release %s; the newest is %s (see `history %s`)", info.App, ver, info.Latest, info.App)
+		return rel, deploy.NotFoundf("%s has no release %s; the newest is %s (see `releases %s`)", info.App, ver, info.Latest, info.App)
 	}
 	return rel, err
 }

@@ -113,6 +113,8 @@ func Format(cmd Command) string {
 		add("trains")
 	case Windows:
 		add("windows")
+	case Releases:
+		add("releases", name(string(c.App)))
 	case CatchUp: // the scheduler's
 		add("catch-up", "after", c.Window)
 		formatSlot(add, c.At)

@@ -56,6 +56,7 @@ func init() {
 		"train":    parseTrain,
 		"trains":   parseTrains,
 		"windows":  parseWindows,
+		"releases": parseReleases,
 		"hold":     parseHold,
 		"unhold":   parseUnhold,
 		"approve":  parseApprove,

@@ -72,6 +72,7 @@ type Result struct {
 	HelpVerb     string                `json:"-"` // help: one verb, or "" for all
 	Trains       []TrainRow            `json:"-"` // trains
 	WindowList   []WindowRow           `json:"-"` // windows
+	ReleaseList  []deploy.Release      `json:"-"` // releases (newest first, without manifests)
 	Zone         string                `json:"-"` // the viewer's time zone, when known (Request.Zone)
 }
 

@@ -3,6 +3,7 @@ package commands
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -27,7 +28,7 @@ func (g *gen) pick(options ...string) string { return options[g.next()%len(optio
 func (g *gen) flag() bool                    { return g.next()%2 == 1 }
 
 func (g *gen) name() string {
-	return g.pick("checkout", "staging", "to", "on", "team", "env", "latest", "a", "production-de", "x-1-y")
+	return g.pick("checkout", "staging", "to", "on", "team", "env", "latest", "a", "production-de", "x-1-y", "for", "train")
 }
 
 func (g *gen) version() deploy.Version {
@@ -42,7 +43,7 @@ func (g *gen) text() string {
 func (g *gen) lockID() string { return g.pick("lk-7fq2xm", "freeze", "staging", "Ui.v2_x", "on") }
 
 func (g *gen) command() Command {
-	switch g.next() % 10 {
+	switch g.next() % 14 {
 	case 0:
 		c := Deploy{App: deploy.App(g.name()), Target: g.name(), Force: g.flag()}
 		if g.flag() {
@@ -80,6 +81,7 @@ func (g *gen) command() Command {
 		if g.flag() {
 			c.From = g.version()
 		}
+		c.Force = g.flag()
 		return c
 	case 2:
 		c := Lock{Kind: deploy.LockEnv, Target: g.name(), Message: g.text()}
@@ -150,6 +152,41 @@ func (g *gen) command() Command {
 			c.Env = deploy.Env(g.name())
 		}
 		return c
+	case 10:
+		slot := time.Time{}
+		if g.flag() {
+			slot = time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC)
+		}
+		switch g.next() % 4 {
+		case 0:
+			c := Hold{Train: g.pick("daily", "nightly-prod"), Slot: slot}
+			if g.flag() {
+				c.App = deploy.App(g.name())
+			}
+			if g.flag() {
+				c.Reason = g.text()
+			}
+			return c
+		case 1:
+			c := Unhold{Train: g.pick("daily", "nightly-prod"), Slot: slot}
+			if g.flag() {
+				c.App = deploy.App(g.name())
+			}
+			return c
+		case 2:
+			return Approve{Train: g.pick("daily", "nightly-prod"), Slot: slot}
+		}
+		return Approve{ID: g.pick("k3f9qa", "ap0001")}
+	case 11:
+		if g.flag() {
+			return Reject{ID: g.pick("k3f9qa", "ap0001")}
+		}
+		return Releases{App: deploy.App(g.name())}
+	case 12:
+		if g.flag() {
+			return Trains{}
+		}
+		return Windows{}
 	}
 	if g.flag() {
 		return Help{Verb: g.pick("deploy", "unlock", "audit")}
@@ -164,6 +201,8 @@ func valid(c Command) bool {
 		return c.Lock == "" || strings.TrimSpace(c.Lock) != ""
 	case Lock:
 		return strings.TrimSpace(c.Message) != ""
+	case Hold:
+		return c.Reason == "" || strings.TrimSpace(c.Reason) == c.Reason && c.Reason != ""
 	}
 	return true
 }

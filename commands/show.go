@@ -29,6 +29,8 @@ func (a *action) answer(ctx context.Context, v deploy.View, cmd Command) (Result
 		return a.listTrains(ctx, v)
 	case Windows:
 		return a.listWindows(), nil
+	case Releases:
+		return a.releases(ctx, v, c)
 	case Depart:
 		return a.waiting(ctx, v, c)
 	}

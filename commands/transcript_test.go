@@ -23,7 +23,7 @@ func TestTranscript(t *testing.T) {
 		"deploy checkout 1 to staging", "deploy checkout to production --reason 'first prod'",
 		`lock production "peak hours" --for 2h`, "deploy payments to production",
 		"deploy payments to production --force", "locks", "status checkout", "history checkout",
-		"unlock production", "rollback checkout on production-de", "history checkout on production-de",
+		"unlock production", "rollback checkout on production-de", "history checkout on production-de", "releases checkout",
 		"status", "audit --since 20m --env production-de",
 	}
 	checkTranscript(t, f, script, "transcript.golden")

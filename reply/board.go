@@ -273,3 +273,38 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// releasesText renders `releases`: each release with where it runs.
+func releasesText(r commands.Result) string {
+	if len(r.ReleaseList) == 0 {
+		return fmt.Sprintf("%s has no releases.", r.App)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Releases of %s, newest first:\n", r.App)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, rel := range r.ReleaseList {
+		var on []string
+		if r.State != nil {
+			for _, env := range r.Targets {
+				if d, ok := r.State.Deployed(env, rel.App); ok && d.Version == rel.Version {
+					on = append(on, string(env))
+				}
+			}
+		}
+		where := "-"
+		if len(on) > 0 {
+			where = "runs on " + strings.Join(on, ", ")
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%q\t%s\n", rel.Label(), rel.CreatedAt.UTC().Format("2006-01-02 15:04 MST"),
+			short(rel.SourceCommitID), orDash(rel.SourceAuthor), clipText(rel.SourceMessage, 60), where)
+	}
+	_ = tw.Flush()
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func clipText(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

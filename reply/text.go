@@ -82,6 +82,8 @@ func body(r commands.Result) string {
 		return envsText(r)
 	case "history":
 		return historyText(r)
+	case "releases":
+		return releasesText(r)
 	case "audit":
 		return auditText(r)
 	case "help":
