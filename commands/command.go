@@ -8,7 +8,8 @@ type Command interface{ verb() string }
 // Deploy deploys a release of an app to an environment or group.
 type Deploy struct {
 	App     deploy.App
-	Version deploy.Version // 0 means the newest release ("latest")
+	Version deploy.Version // 0 means the newest release ("latest") unless Display is set
+	Display string         // a release's display version (v1.2.0), resolved by the handler
 	Target  string         // environment or group
 	Lock    string         // --lock "<message>": lock the app there too (Deploy & Lock)
 	Reason  string
@@ -26,10 +27,11 @@ type EnvVersion struct {
 
 // Rollback deploys the previously deployed version (or To) and locks the app there.
 type Rollback struct {
-	App    deploy.App
-	Env    deploy.Env
-	To     deploy.Version // 0: the version deployed before the current one
-	Reason string
+	App     deploy.App
+	Env     deploy.Env
+	To      deploy.Version // 0: the version deployed before the current one (unless Display)
+	Display string         // to a release by its display version (v1.2.0)
+	Reason  string
 	// From is a precondition (a button carries it): the app still runs this version on Env,
 	// else nothing happens. 0: no precondition.
 	From  deploy.Version

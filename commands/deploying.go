@@ -44,6 +44,11 @@ func (a *action) deploy(ctx context.Context, v deploy.View, c Deploy) (Result, d
 	if stale := staleFrom(st, c.App, c.From); stale != nil {
 		return Result{Outcome: deploy.OutcomeStale, App: c.App, Targets: envs, Stale: stale}, deploy.Change{}, nil
 	}
+	if c.Display != "" {
+		if c.Version, err = a.byDisplay(ctx, v, c.App, c.Display); err != nil {
+			return Result{}, deploy.Change{}, err
+		}
+	}
 	rel, err := a.release(ctx, v, info, c.Version)
 	if err != nil {
 		return Result{}, deploy.Change{}, err
@@ -129,6 +134,11 @@ func (a *action) rollback(ctx context.Context, v deploy.View, c Rollback) (Resul
 		return Result{}, deploy.Change{}, deploy.Invalidf("%s is not deployed on %s; there is nothing to roll back", c.App, c.Env)
 	}
 	to := c.To
+	if c.Display != "" {
+		if to, err = a.byDisplay(ctx, v, c.App, c.Display); err != nil {
+			return Result{}, deploy.Change{}, err
+		}
+	}
 	if to == 0 {
 		hist, err := v.History(ctx, c.App, c.Env, 0)
 		if err != nil {
@@ -272,6 +282,20 @@ func (a *action) release(ctx context.Context, v deploy.View, info deploy.AppInfo
 		return rel, deploy.NotFoundf("%s has no release %s; the newest is %s (see `releases %s`)", info.App, ver, info.Latest, info.App)
 	}
 	return rel, err
+}
+
+// byDisplay resolves a display version (v1.2.0) to the newest release that has it.
+func (a *action) byDisplay(ctx context.Context, v deploy.View, app deploy.App, display string) (deploy.Version, error) {
+	rels, err := v.Releases(ctx, app, 0)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rels {
+		if strings.EqualFold(r.DisplayVersion, display) || strings.EqualFold("v"+r.DisplayVersion, display) {
+			return r.Version, nil
+		}
+	}
+	return 0, deploy.NotFoundf("%s has no release %s (a version number or display version); see `releases %s`", app, display, app)
 }
 
 func hasManifests(rel deploy.Release, envs []deploy.Env) error {

@@ -17,6 +17,8 @@ func Format(cmd Command) string {
 		add("deploy", name(string(c.App)))
 		if c.Version != 0 {
 			add(c.Version.String())
+		} else if c.Display != "" {
+			add(c.Display)
 		}
 		add("to", name(c.Target))
 		if c.Lock != "" {
@@ -35,6 +37,8 @@ func Format(cmd Command) string {
 		add("rollback", name(string(c.App)), "on", name(string(c.Env)))
 		if c.To != 0 {
 			add("to", c.To.String())
+		} else if c.Display != "" {
+			add("to", c.Display)
 		}
 		if c.Reason != "" {
 			add("--reason", q(c.Reason))

@@ -68,6 +68,19 @@ func extra(words []word) error {
 	return deploy.Invalidf("unexpected `%s`", strings.Join(texts(words), " "))
 }
 
+// versionOrDisplay reads a version number, or a release's display version (v1.2.0) that
+// the handler resolves: anything that is not only digits and fits a display version.
+func versionOrDisplay(s string) (deploy.Version, string, error) {
+	v, err := deploy.ParseVersion(s)
+	if err == nil {
+		return v, "", nil
+	}
+	if strings.Trim(s, "0123456789") == "" || len([]rune(s)) > maxDisplayVersion || strings.ContainsAny(s, " \t\"'") {
+		return 0, "", err
+	}
+	return 0, s, nil
+}
+
 // Names are lowercase; one typed with capitals (Checkout) means the lowercase one.
 func appName(s string) (deploy.App, error) {
 	if err := deploy.ValidateApp(s); err != nil {
@@ -113,7 +126,7 @@ func parseDeploy(args []word) (Command, error) {
 	rest := pos[1:]
 	if !rest[0].is("to") {
 		if !rest[0].is("latest") {
-			if c.Version, err = deploy.ParseVersion(rest[0].text); err != nil {
+			if c.Version, c.Display, err = versionOrDisplay(rest[0].text); err != nil {
 				return nil, err
 			}
 		}
@@ -166,7 +179,7 @@ func parseRollback(args []word) (Command, error) {
 		if !rest[0].is("to") || len(rest) < 2 {
 			return nil, extra(rest)
 		}
-		if c.To, err = deploy.ParseVersion(rest[1].text); err != nil {
+		if c.To, c.Display, err = versionOrDisplay(rest[1].text); err != nil {
 			return nil, err
 		}
 		if len(rest) > 2 {

@@ -48,6 +48,8 @@ func (g *gen) command() Command {
 		c := Deploy{App: deploy.App(g.name()), Target: g.name(), Force: g.flag()}
 		if g.flag() {
 			c.Version = g.version()
+		} else if g.flag() {
+			c.Display = g.pick("v1.2.0", "1.0.0-rc1")
 		}
 		if g.flag() {
 			c.Lock = g.text()
@@ -74,6 +76,8 @@ func (g *gen) command() Command {
 		c := Rollback{App: deploy.App(g.name()), Env: deploy.Env(g.name())}
 		if g.flag() {
 			c.To = g.version()
+		} else if g.flag() {
+			c.Display = g.pick("v1.2.0", "1.0.0-rc1")
 		}
 		if g.flag() {
 			c.Reason = g.text()

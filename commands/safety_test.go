@@ -101,3 +101,27 @@ func TestLockIDsNameOneLock(t *testing.T) {
 		t.Errorf("%d locks, want 2", n)
 	}
 }
+
+// TestDisplayVersions: a release's display version works wherever a version does.
+func TestDisplayVersions(t *testing.T) {
+	f := newFixture(t)
+	for v, display := range map[int]string{1: "1.1.0", 2: "1.2.0"} {
+		req := releaseReq("checkout", "shop", v)
+		req.DisplayVersion = display
+		if res := f.h.CreateRelease(t.Context(), commands.Request{Actor: ci, Via: deploy.ViaAPI}, req); !res.OK() {
+			t.Fatal(reply.Text(res))
+		}
+	}
+	f.mustExec("deploy checkout 1.1.0 to staging")
+	f.mustExec("deploy checkout v1.2.0 to staging")
+	if got := f.versions("checkout")["staging"]; got != 2 {
+		t.Errorf("staging runs %d, want 2 (v1.2.0)", got)
+	}
+	f.mustExec("rollback checkout on staging to v1.1.0")
+	if got := f.versions("checkout")["staging"]; got != 1 {
+		t.Errorf("staging runs %d after the rollback to v1.1.0, want 1", got)
+	}
+	if res := f.exec("deploy checkout v9.9 to staging"); !errors.Is(res.Err, deploy.ErrNotFound) || !strings.Contains(reply.Text(res), "checkout has no release v9.9") {
+		t.Errorf("unknown display version: %s", reply.Text(res))
+	}
+}
