@@ -175,7 +175,7 @@ func (s *Server) handleLocks(w http.ResponseWriter, r *http.Request) {
 
 // handleCommit serves GET /api/environments/<env>/applications/<app>/commit with the
 // source commit (id, author, message) of the release deployed on env, like Kuberpult. An
-// app that is not deployed there answers 404.
+// app that is not deployed there answers 200 with empty fields, as Kuberpult does.
 func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 	env, app := deploy.Env(r.PathValue("env")), deploy.App(r.PathValue("app"))
 	if err := deploy.ValidateEnv(string(env)); err != nil {
@@ -202,7 +202,7 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 	}
 	d, ok := st.Deployed(env, app)
 	if !ok {
-		s.fail(w, r, deploy.NotFoundf("%s is not deployed on %s", app, env))
+		writeJSON(w, http.StatusOK, commitJSON{}) // Kuberpult answers empty fields
 		return
 	}
 	rel, err := s.handler.Release(r.Context(), app, d.Version)

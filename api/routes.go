@@ -34,6 +34,7 @@ func (rt route) match(path string) (map[string]string, bool) {
 	if !ok {
 		return nil, false
 	}
+	rest = strings.TrimSuffix(rest, "/") // /api/release/ is /api/release, as in Kuberpult
 	parts := strings.Split(rest, "/")
 	if len(parts) != len(rt.segments) {
 		return nil, false

@@ -74,8 +74,8 @@ func TestProbesAndRouting(t *testing.T) {
 			`{"error":"method POST is not allowed on /healthz; use GET or HEAD"}` + "\n"}},
 		{"unknown path", nil, "GET", "/api/releases", answer{404, "", "application/json",
 			`{"error":"no such endpoint: /api/releases"}` + "\n"}},
-		{"trailing slash is another path", nil, "POST", "/api/release/", answer{404, "", "application/json",
-			`{"error":"no such endpoint: /api/release/"}` + "\n"}},
+		{"a trailing slash is the same path, as in Kuberpult", nil, "POST", "/api/release/", answer{415, "", "application/json",
+			`{"error":"the body must be multipart/form-data with a boundary (e.g. curl --form)"}` + "\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

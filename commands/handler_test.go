@@ -264,7 +264,7 @@ func TestReleaseValidation(t *testing.T) {
 		{"version 2^63", func(r *commands.ReleaseRequest) { r.Version = "9223372036854775808" }, "version 9223372036854775808 is too large: versions go from 1 to 9223372036854775807"},
 		{"version 2^64", func(r *commands.ReleaseRequest) { r.Version = "18446744073709551616" }, "too large"},
 		{"bad team", func(r *commands.ReleaseRequest) { r.Team = "Team A" }, "team: team name"},
-		{"bad commit", func(r *commands.ReleaseRequest) { r.SourceCommitID = "abc" }, "source_commit_id \"abc\" is not a 40-character hex commit id"},
+		{"bad commit", func(r *commands.ReleaseRequest) { r.SourceCommitID = "abc" }, "source_commit_id \"abc\" is not a commit id (7 to 40 hex digits)"},
 		{"long display", func(r *commands.ReleaseRequest) { r.DisplayVersion = "1234567890123456" }, "display_version is 16 characters long; at most 15"},
 		{"long message", func(r *commands.ReleaseRequest) { r.SourceMessage = long }, "source_message is 1001 characters"},
 		{"long author", func(r *commands.ReleaseRequest) { r.SourceAuthor = long }, "source_author is 1001 characters"},

@@ -19,7 +19,9 @@ const (
 	maxTextField      = 1000
 )
 
-var commitRE = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
+// commitRE matches a commit id, full or abbreviated, as Kuberpult accepts it (7 to 40 hex
+// digits).
+var commitRE = regexp.MustCompile(`^[0-9a-fA-F]{7,40}$`)
 
 // validateRelease checks a release request and turns it into a Release (without its
 // creation time). Every problem is a user error that names the field and what would be
@@ -40,7 +42,7 @@ func (h *Handler) validateRelease(req ReleaseRequest, actor deploy.Actor) (deplo
 	}
 	for _, f := range []struct{ name, value string }{{"source_commit_id", req.SourceCommitID}, {"previous_commit_id", req.PreviousCommitID}} {
 		if f.value != "" && !commitRE.MatchString(f.value) {
-			return rel, deploy.Invalidf("%s %q is not a 40-character hex commit id", f.name, f.value)
+			return rel, deploy.Invalidf("%s %q is not a commit id (7 to 40 hex digits)", f.name, f.value)
 		}
 	}
 	if n := len([]rune(req.DisplayVersion)); n > maxDisplayVersion {
