@@ -242,3 +242,19 @@ func TestNewRefusesBadTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestUnauthorizedReleasesAreCounted: a release refused for its missing token is counted as
+// unauthorized, not as an error.
+func TestUnauthorizedReleasesAreCounted(t *testing.T) {
+	srv := startServer(t, Options{Handler: &recordingReleaser{}, Tokens: []Token{ciToken}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if status, _, _ := get(t, srv, http.MethodPost, srv.URL+"/api/release"); status != http.StatusUnauthorized {
+		t.Fatalf("release without a token: %d", status)
+	}
+	_, _, body := get(t, srv, http.MethodGet, srv.URL+"/metrics")
+	for _, want := range []string{`kuberpult_releases_total{outcome="unauthorized"} 1`, `kuberpult_releases_total{outcome="error"} 0`,
+		`kuberpult_http_requests_total{route="/api/release",method="POST",code="401"} 1`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s:\n%s", want, body)
+		}
+	}
+}

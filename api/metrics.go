@@ -38,8 +38,9 @@ type metrics struct {
 }
 
 type requestKey struct {
-	route string
-	code  int
+	route  string
+	method string
+	code   int
 }
 
 // newMetrics keeps the valid extra metrics and logs the others.
@@ -75,9 +76,14 @@ func newMetrics(extra []MetricFunc, log *slog.Logger) *metrics {
 	return m
 }
 
-func (m *metrics) countRequest(route string, code int) {
+func (m *metrics) countRequest(route, method string, code int) {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions:
+	default:
+		method = "other" // keeps the label set small whatever clients send
+	}
 	m.mu.Lock()
-	m.requests[requestKey{route, code}]++
+	m.requests[requestKey{route, method, code}]++
 	m.mu.Unlock()
 }
 
@@ -98,11 +104,14 @@ func (m *metrics) write(b *bytes.Buffer) {
 		if reqs[i].route != reqs[j].route {
 			return reqs[i].route < reqs[j].route
 		}
+		if reqs[i].method != reqs[j].method {
+			return reqs[i].method < reqs[j].method
+		}
 		return reqs[i].code < reqs[j].code
 	})
-	header(b, requestsMetric, "HTTP requests answered, by route and status code.", "counter")
+	header(b, requestsMetric, "HTTP requests answered, by route, method and status code.", "counter")
 	for _, k := range reqs {
-		fmt.Fprintf(b, "%s{route=%s,code=\"%d\"} %d\n", requestsMetric, labelValue(k.route), k.code, m.requests[k])
+		fmt.Fprintf(b, "%s{route=%s,method=%s,code=\"%d\"} %d\n", requestsMetric, labelValue(k.route), labelValue(k.method), k.code, m.requests[k])
 	}
 	outcomes := make([]string, 0, len(m.releases))
 	for o := range m.releases {

@@ -162,9 +162,11 @@ func releaseOutcome(status int) string {
 		return "denied"
 	case http.StatusNotFound:
 		return "not_found"
+	case http.StatusUnauthorized:
+		return "unauthorized"
 	}
 	return "error"
 }
 
 // releaseOutcomes are all values of releaseOutcome, shown from the start at 0.
-var releaseOutcomes = []string{"created", "already_exists", "invalid", "conflict", "denied", "not_found", "error"}
+var releaseOutcomes = []string{"created", "already_exists", "invalid", "conflict", "denied", "not_found", "unauthorized", "error"}

@@ -118,7 +118,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := &recorder{ResponseWriter: w}
 	defer func() {
-		s.metrics.countRequest(label, rec.status())
+		s.metrics.countRequest(label, r.Method, rec.status())
 		if known && isReleaseRoute(r.URL.Path) && allowed(rt.methods, r.Method) {
 			s.metrics.countRelease(releaseOutcome(rec.status()))
 		}

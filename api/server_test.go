@@ -161,7 +161,7 @@ func TestMetrics(t *testing.T) {
 	got := parseExposition(t, text)
 	want := exposition{
 		Help: map[string]string{
-			"kuberpult_http_requests_total":   "HTTP requests answered, by route and status code.",
+			"kuberpult_http_requests_total":   "HTTP requests answered, by route, method and status code.",
 			"kuberpult_releases_total":        "Release requests, by outcome.",
 			"kuberpult_outbox_pending":        "Env-repo changes waiting to be pushed.",
 			"kuberpult_git_last_push_seconds": `Time of the last push.\nUnix seconds.`,
@@ -171,19 +171,20 @@ func TestMetrics(t *testing.T) {
 			"kuberpult_outbox_pending": "gauge", "kuberpult_git_last_push_seconds": "gauge",
 		},
 		Samples: map[string]string{
-			`kuberpult_http_requests_total{route="/api/release",code="201"}`: "1",
-			`kuberpult_http_requests_total{route="/api/release",code="405"}`: "1",
-			`kuberpult_http_requests_total{route="/release",code="400"}`:     "1",
-			`kuberpult_http_requests_total{route="unknown",code="404"}`:      "1",
-			`kuberpult_releases_total{outcome="already_exists"}`:             "0",
-			`kuberpult_releases_total{outcome="conflict"}`:                   "0",
-			`kuberpult_releases_total{outcome="created"}`:                    "1",
-			`kuberpult_releases_total{outcome="denied"}`:                     "0",
-			`kuberpult_releases_total{outcome="error"}`:                      "0",
-			`kuberpult_releases_total{outcome="invalid"}`:                    "1",
-			`kuberpult_releases_total{outcome="not_found"}`:                  "0",
-			`kuberpult_outbox_pending`:                                       "3",
-			`kuberpult_git_last_push_seconds`:                                "1.7e+09",
+			`kuberpult_http_requests_total{route="/api/release",method="POST",code="201"}`: "1",
+			`kuberpult_http_requests_total{route="/api/release",method="GET",code="405"}`:  "1",
+			`kuberpult_http_requests_total{route="/release",method="POST",code="400"}`:     "1",
+			`kuberpult_http_requests_total{route="unknown",method="GET",code="404"}`:       "1",
+			`kuberpult_releases_total{outcome="already_exists"}`:                           "0",
+			`kuberpult_releases_total{outcome="conflict"}`:                                 "0",
+			`kuberpult_releases_total{outcome="created"}`:                                  "1",
+			`kuberpult_releases_total{outcome="denied"}`:                                   "0",
+			`kuberpult_releases_total{outcome="error"}`:                                    "0",
+			`kuberpult_releases_total{outcome="invalid"}`:                                  "1",
+			`kuberpult_releases_total{outcome="not_found"}`:                                "0",
+			`kuberpult_releases_total{outcome="unauthorized"}`:                             "0",
+			`kuberpult_outbox_pending`:                                                     "3",
+			`kuberpult_git_last_push_seconds`:                                              "1.7e+09",
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/user"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -290,11 +292,13 @@ func shortCommit(c string) string {
 }
 
 func (a *app) metrics() []api.MetricFunc {
+	var readErrors atomic.Int64
 	outbox := func(f func(deploy.OutboxSummary) float64) func() float64 {
 		return func() float64 {
 			ob, err := a.outbox(context.Background())
 			if err != nil {
-				return -1
+				readErrors.Add(1) // counted below; the gauge has no value to show
+				return math.NaN()
 			}
 			return f(ob)
 		}
@@ -311,6 +315,7 @@ func (a *app) metrics() []api.MetricFunc {
 	return []api.MetricFunc{
 		{Name: "kuberpult_outbox_pending", Help: "Env-repo changes accepted but not yet pushed.", Value: outbox(func(o deploy.OutboxSummary) float64 { return float64(o.Pending) })},
 		{Name: "kuberpult_outbox_failed", Help: "Env-repo changes the git writer could not apply and set aside.", Value: outbox(func(o deploy.OutboxSummary) float64 { return float64(len(o.Failed)) })},
+		{Name: "kuberpult_outbox_read_errors_total", Help: "Reads of the outbox for these metrics that failed (the outbox gauges were NaN then).", Type: "counter", Value: func() float64 { return float64(readErrors.Load()) }},
 		{Name: "kuberpult_git_up", Help: "1 while the env repo answered the last fetch or push.", Value: stat(func(s gitrepo.Status) float64 { return bool01(s.Reachable) })},
 		{Name: "kuberpult_git_writer_holding", Help: "1 while this process holds the env-repo writer lease.", Value: stat(func(s gitrepo.Status) float64 { return bool01(s.Holding) })},
 		{Name: "kuberpult_git_commits_pushed_total", Help: "Commits pushed to the env repo.", Type: "counter", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Stats.CommitsPushed) })},
