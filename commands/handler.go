@@ -169,62 +169,43 @@ func (h *Handler) Run(ctx context.Context, r Request, cmd Command) Result {
 func decision(cmd Command) decider {
 	switch c := cmd.(type) {
 	case Deploy:
-		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.deploy(ctx, v, c)
-		}
+		return decide((*action).deploy, c)
 	case Rollback:
-		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.rollback(ctx, v, c)
-		}
+		return decide((*action).rollback, c)
 	case Lock:
-		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.lock(ctx, v, c)
-		}
+		return decide((*action).lock, c)
 	case Unlock:
-		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.unlock(ctx, v, c)
-		}
+		return decide((*action).unlock, c)
 	case Hold:
-		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.hold(ctx, v, c)
-		}
+		return decide((*action).hold, c)
 	case Unhold:
-		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.unhold(ctx, v, c)
-		}
+		return decide((*action).unhold, c)
 	case Approve:
 		if c.ID != "" {
-			return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-				return a.approveRequest(ctx, v, c.ID)
-			}
+			return decide((*action).approveRequest, c.ID)
 		}
-		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.approve(ctx, v, c)
-		}
+		return decide((*action).approve, c)
 	case Reject:
-		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.reject(ctx, v, c)
-		}
+		return decide((*action).reject, c)
 	case Announce:
-		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.announce(ctx, v, c)
-		}
+		return decide((*action).announce, c)
 	case Depart:
-		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.depart(ctx, v, c)
-		}
+		return decide((*action).depart, c)
 	case CatchUp:
-		return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-			return a.catchUp(ctx, v, c)
-		}
+		return decide((*action).catchUp, c)
 	case Train:
 		if !c.DryRun {
-			return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
-				return a.train(ctx, v, c)
-			}
+			return decide((*action).train, c)
 		}
 	}
 	return nil
+}
+
+// decide makes a decider of a verb's method and its command.
+func decide[C any](verb func(*action, context.Context, deploy.View, C) (Result, deploy.Change, error), c C) decider {
+	return func(ctx context.Context, a *action, v deploy.View) (Result, deploy.Change, error) {
+		return verb(a, ctx, v, c)
+	}
 }
 
 // decider decides an action from its view: the result, and the change to write (without
