@@ -57,7 +57,7 @@ func newApprovalID() string {
 }
 
 // needsApproval lists the windows of the environments whose gate wants an approval.
-func needsApproval(gates map[deploy.Env]policy.Decision, envs []deploy.Env) (approvers string, windows []string) {
+func needsApproval(gates map[deploy.Env]policy.Decision, envs []deploy.Env) (approvers string, windows []string, until time.Time) {
 	seen := map[string]bool{}
 	for _, env := range envs {
 		d := gates[env]
@@ -73,15 +73,18 @@ func needsApproval(gates map[deploy.Env]policy.Decision, envs []deploy.Env) (app
 					seen[w.Name] = true
 					windows = append(windows, w.Name)
 				}
+				if until.IsZero() || w.Until.Before(until) {
+					until = w.Until
+				}
 			}
 		}
 	}
-	return approvers, windows
+	return approvers, windows, until
 }
 
 // requestApproval records an approval request for cmd (the exact command that runs when it
 // is approved, with its precondition) instead of doing it.
-func (a *action) requestApproval(ctx context.Context, v deploy.View, res Result, cmd Command, target string, approvers string, windows []string) (Result, deploy.Change, error) {
+func (a *action) requestApproval(ctx context.Context, v deploy.View, res Result, cmd Command, target string, approvers string, windows []string, until time.Time) (Result, deploy.Change, error) {
 	if a.req.Actor.Kind != deploy.ActorUser {
 		return Result{}, deploy.Change{}, deploy.Deniedf("%s is in window %s, where a deploy needs a person's approval request; ask a person to run it",
 			target, strings.Join(windows, ", "))
@@ -92,7 +95,7 @@ func (a *action) requestApproval(ctx context.Context, v deploy.View, res Result,
 	}
 	ap := deploy.Approval{ID: id, Command: Format(cmd), Env: deploy.Env(target), RequestedBy: a.req.Actor,
 		Groups: a.req.Groups, RequestedAt: a.now, Expires: a.now.Add(a.h.approvalExpiry), Approvers: approvers,
-		Windows: windows, State: deploy.ApprovalPending}
+		Windows: windows, Until: until, State: deploy.ApprovalPending}
 	res.Outcome, res.Approval = deploy.OutcomePending, &ap
 	return res, deploy.Change{Approvals: []deploy.Approval{ap}}, nil
 }

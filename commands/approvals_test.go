@@ -66,7 +66,7 @@ func TestApprovalRequests(t *testing.T) {
 	if req.Outcome != deploy.OutcomePending || req.Approval == nil || req.Approval.ID != "apr001" {
 		t.Fatalf("deploy inside the window: %s %s", req.Outcome, reply.Text(req))
 	}
-	wantText := "⏳ production is inside window change-board: `deploy checkout 2 to production --reason INC-7 --from production-de=none,production-jp=none` needs an approval by someone with role role:release-manager other than you.\n" +
+	wantText := "⏳ production is inside window change-board (until Mon 2 Nov 11:00 UTC): `deploy checkout 2 to production --reason INC-7 --from production-de=none,production-jp=none` needs an approval by someone with role role:release-manager other than you.\n" +
 		"Approval request apr001 (expires Mon 2 Nov 10:30 UTC): `approve apr001` or `reject apr001`."
 	if got := reply.Text(req); got != wantText {
 		t.Errorf("request text:\n%s\nwant:\n%s", got, wantText)

@@ -82,10 +82,10 @@ func (a *action) deploy(ctx context.Context, v deploy.View, c Deploy) (Result, d
 		res.Confirm = &Confirmation{Locks: locked, Envs: todo, Command: confirmed, CommandText: Format(confirmed)}
 		return res, deploy.Change{}, nil
 	}
-	if approvers, windows := needsApproval(gates, todo); len(windows) > 0 {
+	if approvers, windows, until := needsApproval(gates, todo); len(windows) > 0 {
 		asked := c
 		asked.Version, asked.From = rel.Version, currentVersions(st, c.App, todo)
-		return a.requestApproval(ctx, v, res, asked, c.Target, approvers, windows)
+		return a.requestApproval(ctx, v, res, asked, c.Target, approvers, windows, until)
 	}
 	change := a.deployChange(rel, todo, deploy.HowManual, a.req.Actor, a.reason(c.Reason),
 		fmt.Sprintf("deploy %s %s to %s", rel.App, rel.Version, joinEnvs(todo)))
@@ -176,10 +176,10 @@ func (a *action) rollback(ctx context.Context, v deploy.View, c Rollback) (Resul
 			Confirm: &Confirmation{Locks: gate.Locks, Envs: []deploy.Env{c.Env}, Command: confirmed, CommandText: Format(confirmed)}}, deploy.Change{}, nil
 	}
 	if gate.Verdict == policy.NeedsApproval {
-		approvers, windows := needsApproval(map[deploy.Env]policy.Decision{c.Env: gate}, []deploy.Env{c.Env})
+		approvers, windows, until := needsApproval(map[deploy.Env]policy.Decision{c.Env: gate}, []deploy.Env{c.Env})
 		asked := c
 		asked.To, asked.From = rel.Version, cur.Version
-		return a.requestApproval(ctx, v, Result{App: c.App, Label: rel.Label(), Targets: []deploy.Env{c.Env}}, asked, string(c.Env), approvers, windows)
+		return a.requestApproval(ctx, v, Result{App: c.App, Label: rel.Label(), Targets: []deploy.Env{c.Env}}, asked, string(c.Env), approvers, windows, until)
 	}
 	msg := fmt.Sprintf("rolled back from %s to %s", cur.Version, rel.Version)
 	if c.Reason != "" {

@@ -23,8 +23,9 @@ type Approval struct {
 	Groups      []string      `json:"groups,omitempty"` // the requester's Slack user groups, for the policy
 	RequestedAt time.Time     `json:"requestedAt"`
 	Expires     time.Time     `json:"expires"`
-	Approvers   string        `json:"approvers"` // the role that approves
-	Windows     []string      `json:"windows"`   // the windows that asked for it
+	Approvers   string        `json:"approvers"`      // the role that approves
+	Windows     []string      `json:"windows"`        // the windows that asked for it
+	Until       time.Time     `json:"until,omitzero"` // when the first of them closes (a deploy then needs no approval)
 	State       ApprovalState `json:"state"`
 	DecidedBy   *Actor        `json:"decidedBy,omitempty"`
 	DecidedAt   time.Time     `json:"decidedAt,omitzero"`

@@ -273,9 +273,13 @@ func approvalText(r commands.Result) string {
 	when := func(t time.Time) string { return DepartureTime(t, r.Zone) }
 	switch {
 	case r.Outcome == deploy.OutcomePending:
-		return fmt.Sprintf("⏳ %s is inside window %s: `%s` needs an approval by someone with role %s other than you.\n"+
+		until := ""
+		if !ap.Until.IsZero() {
+			until = " (until " + when(ap.Until) + ")"
+		}
+		return fmt.Sprintf("⏳ %s is inside window %s%s: `%s` needs an approval by someone with role %s other than you.\n"+
 			"Approval request %s (expires %s): `approve %s` or `reject %s`.",
-			ap.Env, strings.Join(ap.Windows, ", "), ap.Command, ap.Approvers, ap.ID, when(ap.Expires), ap.ID, ap.ID)
+			ap.Env, strings.Join(ap.Windows, ", "), until, ap.Command, ap.Approvers, ap.ID, when(ap.Expires), ap.ID, ap.ID)
 	case ap.State == deploy.ApprovalExpired:
 		return fmt.Sprintf("⌛ Approval request %s (`%s` by %s) expired at %s; nothing was done. Ask again if it is still needed.",
 			ap.ID, ap.Command, ap.RequestedBy.Display(), when(ap.Expires))
