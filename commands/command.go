@@ -134,7 +134,7 @@ var usage = []struct{ verb, synopsis, about string }{
 	{"locks", "locks [<env|group>]", "list locks"},
 	{"status", "status [<app>]", "what runs where, locks and held deployments"},
 	{"envs", "envs", "list environments, their upstreams and groups"},
-	{"history", "history <app> [on <env>]", "deployments of an app, newest first"},
+	{"history", "history <app> [on <env|group>]", "deployments of an app, newest first"},
 	{"releases", "releases <app>", "the releases of an app, newest first, and where each runs"},
 	{"audit", "audit [--since 1d] [--actor <subject>] [--env <env>]", "who did what, through which entry point, with what outcome and commit"},
 	{"help", "help [<command>]", "this help"},

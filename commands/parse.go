@@ -211,6 +211,9 @@ func parseLock(args []word) (Command, error) {
 			return nil, err
 		}
 	}
+	if len(pos) >= 2 && pos[0].is("team") && pos[1].is("on") {
+		return nil, deploy.Invalidf("a team lock names the team: `lock team <team> on <env|group> \"<message>\"`")
+	}
 	switch {
 	case len(pos) >= 3 && pos[0].is("team") && pos[2].is("on"):
 		c.Kind = deploy.LockTeam

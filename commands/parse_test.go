@@ -139,3 +139,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestApostrophesAndTeamLocks(t *testing.T) {
+	for line, want := range map[string]Command{
+		`lock staging it’s broken`:   nil,
+		`lock staging "it’s broken"`: Lock{Kind: deploy.LockEnv, Target: "staging", Message: "it’s broken"},
+		`lock staging don't`:         Lock{Kind: deploy.LockEnv, Target: "staging", Message: "don't"},
+		`lock staging it’s`:          Lock{Kind: deploy.LockEnv, Target: "staging", Message: "it’s"},
+	} {
+		got, err := Parse(line)
+		if want == nil {
+			if err == nil {
+				t.Errorf("Parse(%q) = %#v, want an error (two words)", line, got)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Parse(%q): %v", line, err)
+			continue
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Parse(%q) (-want +got):\n%s", line, diff)
+		}
+	}
+	if _, err := Parse(`lock team on staging "x"`); err == nil || !strings.Contains(err.Error(), "a team lock names the team: `lock team <team> on <env|group>") {
+		t.Errorf("lock team on staging: %v", err)
+	}
+}

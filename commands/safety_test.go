@@ -125,3 +125,24 @@ func TestDisplayVersions(t *testing.T) {
 		t.Errorf("unknown display version: %s", reply.Text(res))
 	}
 }
+
+// TestHistoryOnAGroup: `history <app> on <group>` lists the deployments of every environment
+// of the group, newest first.
+func TestHistoryOnAGroup(t *testing.T) {
+	f := newFixture(t)
+	f.mustRelease("checkout", "shop", 1)
+	f.mustRelease("checkout", "shop", 2)
+	f.mustExec("deploy checkout 1 to production")
+	f.mustExec("deploy checkout 2 to production-jp")
+	res := f.mustExec("history checkout on production")
+	var got []string
+	for _, d := range res.History {
+		got = append(got, string(d.Env)+"="+d.Version.String())
+	}
+	if strings.Join(got, " ") != "production-jp=2 production-de=1 production-jp=1" {
+		t.Errorf("history on production: %v", got)
+	}
+	if !strings.Contains(reply.Text(res), "Deployments of checkout on production, newest first") {
+		t.Errorf("text: %s", reply.Text(res))
+	}
+}

@@ -86,19 +86,32 @@ func (a *action) listEnvs(ctx context.Context, v deploy.View) (Result, error) {
 	return res, nil
 }
 
+// maxHistory is how many deployments `history` shows.
+const maxHistory = 50
+
 func (a *action) history(ctx context.Context, v deploy.View, c History) (Result, error) {
 	a.app, a.env = c.App, c.Env
 	if _, err := knownApp(ctx, v, c.App); err != nil {
 		return Result{}, err
 	}
+	envs := []deploy.Env{""} // every environment
 	if c.Env != "" {
-		if err := a.h.singleEnv(c.Env); err != nil {
+		var err error
+		if envs, err = a.h.targetEnvs(string(c.Env)); err != nil { // an environment, or a group's
 			return Result{}, err
 		}
 	}
-	hist, err := v.History(ctx, c.App, c.Env, 50)
-	if err != nil {
-		return Result{}, err
+	var hist []deploy.Deployment
+	for _, env := range envs {
+		h, err := v.History(ctx, c.App, env, maxHistory)
+		if err != nil {
+			return Result{}, err
+		}
+		hist = append(hist, h...)
+	}
+	sort.SliceStable(hist, func(i, j int) bool { return hist[i].Time.After(hist[j].Time) })
+	if len(hist) > maxHistory {
+		hist = hist[:maxHistory]
 	}
 	return Result{Outcome: deploy.OutcomeDone, App: c.App, HistoryEnv: c.Env, History: hist}, nil
 }

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"strings"
+	"unicode"
 
 	"kuberpult/deploy"
 )
@@ -23,7 +24,8 @@ var closers = map[rune]string{
 
 // tokenize splits a command line like a shell does: whitespace separates words, "double" and
 // 'single' quotes (or their typographic forms) group them, a backslash escapes the next
-// character (not inside single quotes). A dash that chat clients made of "--" at the start
+// character (not inside single quotes). A single quote right after a letter inside a word is
+// an apostrophe (it’s, don't), kept as typed. A dash that chat clients made of "--" at the start
 // of a word (— or –) is read as "--".
 func tokenize(line string) ([]word, error) {
 	var (
@@ -41,8 +43,13 @@ func tokenize(line string) ([]word, error) {
 			inWord, quoted = false, false
 		}
 	}
+	var prev rune
 	for _, r := range line {
+		apostrophe := (r == '\'' || r == '’') && inWord && quote == 0 && unicode.IsLetter(prev)
+		prev = r
 		switch {
+		case apostrophe: // it’s, don't: a letter before it, inside a word
+			cur.WriteRune(r)
 		case escaped:
 			cur.WriteRune(r)
 			escaped = false
