@@ -211,7 +211,7 @@ func (b *Bot) answerQuestion(ctx context.Context, who person, channel string, a 
 				say = "This question can no longer be answered: " + err.Error()
 				return false
 			}
-			run, asked = cmd, c.Result.Confirm.CommandText
+			run, asked = cmd, commands.ConfirmedText(cmd)
 		}
 		return false
 	})

@@ -207,3 +207,18 @@ func special(r rune) bool {
 	_, isQuote := closers[r]
 	return isQuote
 }
+
+// ConfirmedText is how the answer to a confirmation is recorded in the audit log: the
+// command as asked, without the --force and --from its confirmed form carries, marked as
+// confirmed.
+func ConfirmedText(cmd Command) string {
+	switch c := cmd.(type) {
+	case Deploy:
+		c.Force, c.From = false, nil
+		cmd = c
+	case Rollback:
+		c.Force, c.From = false, 0
+		cmd = c
+	}
+	return Format(cmd) + " (confirmed)"
+}

@@ -178,7 +178,11 @@ func ask(ctx context.Context, o Options, in *lines, res commands.Result) command
 		fmt.Fprintln(o.Out, "Cancelled: nothing was done.")
 		return commands.Result{Outcome: deploy.OutcomeNoop}
 	}
-	done := o.Exec.Run(ctx, o.request(commands.Format(cmd)), cmd)
+	text := commands.Format(cmd)
+	if res.Confirm != nil {
+		text = commands.ConfirmedText(cmd)
+	}
+	done := o.Exec.Run(ctx, o.request(text), cmd)
 	fmt.Fprintln(o.Out, reply.Text(done))
 	return done
 }

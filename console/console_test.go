@@ -128,3 +128,21 @@ func TestHelpNamesExit(t *testing.T) {
 		t.Errorf("help:\n%s", out.String())
 	}
 }
+
+// TestConfirmedDeployIsAuditedAsConfirmed: the answer to the question is recorded as the
+// command that was asked, confirmed, not as the --force form that carries it out.
+func TestConfirmedDeployIsAuditedAsConfirmed(t *testing.T) {
+	h, _ := newHandler(t)
+	var out bytes.Buffer
+	in := strings.NewReader("lock staging \"tests\"\ndeploy checkout to staging\ny\n")
+	if err := console.Run(context.Background(), console.Options{Exec: h, Actor: olga, In: in, Out: &out, Interactive: true}); err != nil {
+		t.Fatal(err)
+	}
+	var audit bytes.Buffer
+	if err := console.Run(context.Background(), console.Options{Exec: h, Actor: olga, In: strings.NewReader("audit\n"), Out: &audit}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(audit.String(), "deploy checkout 2 to staging (confirmed)") || strings.Contains(audit.String(), "--force") {
+		t.Errorf("audit:\n%s", audit.String())
+	}
+}
