@@ -26,6 +26,9 @@ type RBAC struct {
 	// Teams lists the subjects of each team (Slack user ids, @user-group handles, emails,
 	// token:<name> or *). Members of team "*" are members of every team.
 	Teams map[string][]string `yaml:"teams"`
+	// TeamFile is a team file in Kuberpult's format, read into Teams: one team a line,
+	// `<team>,<member> <member> …` (members separated by spaces). Relative to this file.
+	TeamFile string `yaml:"team_file"`
 	// TeamPermissions makes app-scoped actions also need membership of the app's team.
 	TeamPermissions bool `yaml:"team_permissions"`
 }
@@ -71,6 +74,7 @@ func (r *RBAC) validate(s *source) {
 // readPolicy reads r.PolicyFile, relative to dir, into r.Policy. A file that cannot be
 // read is a problem at rbac.policy_file.
 func (r *RBAC) readPolicy(dir string, s *source) {
+	r.readTeams(dir, s)
 	if r == nil || r.PolicyFile == "" || r.Policy != "" || s.unread("rbac.policy_file") {
 		return
 	}
@@ -89,4 +93,52 @@ func (r *RBAC) readPolicy(dir string, s *source) {
 		return
 	}
 	r.Policy = string(data)
+}
+
+// readTeams reads r.TeamFile, relative to dir, into r.Teams. Kuberpult's format: one team a
+// line, its name, a comma, and its members separated by spaces; a team listed twice, or in
+// rbac.teams too, is a problem.
+func (r *RBAC) readTeams(dir string, s *source) {
+	if r == nil || r.TeamFile == "" || s.unread("rbac.team_file") {
+		return
+	}
+	path := resolve(dir, r.TeamFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		s.problem("rbac.team_file", "cannot read %s: %v", s.quote("rbac.team_file", r.TeamFile), err)
+		return
+	}
+	if r.Teams == nil {
+		r.Teams = map[string][]string{}
+	}
+	seen := map[string]int{}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		n := i + 1
+		team, members, ok := strings.Cut(line, ",")
+		team = strings.TrimSpace(team)
+		switch {
+		case !ok:
+			s.problem("rbac.team_file", "line %d: write <team>,<member> <member> …, e.g. shop,alice@example.com bob@example.com", n)
+			continue
+		case team != "*" && deploy.ValidateTeam(team) != nil:
+			s.problem("rbac.team_file", "line %d: %v", n, deploy.ValidateTeam(team))
+			continue
+		case seen[team] > 0:
+			s.problem("rbac.team_file", "line %d: team %s is listed on line %d already", n, team, seen[team])
+			continue
+		case r.Teams[team] != nil:
+			s.problem("rbac.team_file", "line %d: team %s is in rbac.teams too; list each team in one place", n, team)
+			continue
+		}
+		seen[team] = n
+		r.Teams[team] = strings.Fields(members)
+	}
 }

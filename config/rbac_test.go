@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -121,7 +122,7 @@ func TestRBACProblems(t *testing.T) {
 			"line 7: rbac.policy: expected a single value, got a list",
 			"line 8: rbac.teams: expected a mapping, got a list",
 			`line 9: rbac.team_permissions: "yes" is not true or false`,
-			"line 10: rbac.roles: unknown key; known keys here: policy, policy_file, teams, team_permissions",
+			"line 10: rbac.roles: unknown key; known keys here: policy, policy_file, teams, team_file, team_permissions",
 		},
 	}, {
 		name: "rbac is not a mapping",
@@ -231,5 +232,30 @@ func TestLoadPolicyFileNotReadWithOtherProblems(t *testing.T) {
 	want := []string{file + ":6: rbac: set policy or policy_file, not both"}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
+// TestTeamFile: rbac.team_file reads Kuberpult's team file (team,members separated by
+// spaces), relative to the config file; its mistakes are named with their line.
+func TestTeamFile(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "team.csv", "shop,alice@example.com bob@example.com\n\n*,ops@example.com\n")
+	cfg := writeFile(t, dir, "config.yaml", minimal+"rbac: {policy: 'p, role:a, CreateLock, *:*, *, allow', team_file: team.csv}\n")
+	c, err := Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"shop": {"alice@example.com", "bob@example.com"}, "*": {"ops@example.com"}}
+	if diff := cmp.Diff(want, c.RBAC.Teams); diff != "" {
+		t.Errorf("teams (-want +got):\n%s", diff)
+	}
+	writeFile(t, dir, "bad.csv", "shop,alice@example.com\nShop!,x\nshop,bob@example.com\nno comma\n")
+	bad := writeFile(t, dir, "bad.yaml", minimal+"rbac: {policy: 'p, role:a, CreateLock, *:*, *, allow', team_file: bad.csv}\n")
+	_, err = Load(bad)
+	got := strings.Join(problems(t, err), "\n")
+	for _, w := range []string{"rbac.team_file: line 2: team name \"Shop!\" is not valid", "line 3: team shop is listed on line 1 already", "line 4: write <team>,<member>"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("problems lack %q:\n%s", w, got)
+		}
 	}
 }

@@ -116,7 +116,10 @@ func (l *loader) line(n int, raw string) {
 		}
 		return r
 	}, raw)
-	if text == "" || strings.HasPrefix(text, "#") {
+	if i := strings.IndexByte(text, '#'); i >= 0 { // a comment, also after a line
+		text = text[:i]
+	}
+	if text == "" {
 		return
 	}
 	fields := strings.Split(text, ",")
@@ -159,8 +162,12 @@ func (l *loader) permission(n int, f []string) {
 	case ignored && (group != "*" || env != "*" || app != "*"):
 		l.addf(n, "%s is not scoped: write *:* and *", f[2])
 	}
-	if f[5] != "allow" {
-		l.addf(n, "the last field must be allow (deny lines are not supported), not %q", f[5])
+	switch f[5] {
+	case "allow":
+	case "deny":
+		ignored = true // as in Kuberpult: a deny line grants nothing and takes nothing away
+	default:
+		l.addf(n, "the last field must be allow (or deny, which grants nothing), not %q", f[5])
 	}
 	if len(l.problems) > before || ignored {
 		return

@@ -97,7 +97,6 @@ Developer, CreateLock, development:development, *, allow
 		{4, "policy line 4: CreateRelease does not depend on the environment: write <group>:*, e.g. production:*"},
 		{5, `policy line 5: scope "development" must be <group>:<env>, each a name or *`},
 		{6, `policy line 6: scope "Dev:development": environment group name "Dev" is not valid: ` + nameRules},
-		{7, `policy line 7: the last field must be allow (deny lines are not supported), not "deny"`},
 		{8, `policy line 8: the role must be written role:<name>, not "Developer"`},
 		{9, `policy line 9: the role must be written role:<name>, not "Developer"`},
 		{10, `policy line 10: unknown line kind "x": lines start with p (permission) or g (binding); comments start with #`},
@@ -107,7 +106,7 @@ Developer, CreateLock, development:development, *, allow
 		{15, "policy line 15: the role name after role: is empty"},
 		{16, `policy line 16: scope "a:b:c" must be <group>:<env>, each a name or *`},
 		{17, `policy line 17: unknown action "Deploy"; actions are ` + actions},
-		{17, `policy line 17: the last field must be allow (deny lines are not supported), not "permit"`},
+		{17, `policy line 17: the last field must be allow (or deny, which grants nothing), not "permit"`},
 		{18, "policy line 18: the subject is empty: name a Slack user id, @group, email, token:<name> or *"},
 		{19, `policy line 19: unknown line kind "Developer": lines start with p (permission) or g (binding); comments start with #`},
 	}
@@ -159,4 +158,26 @@ func problems(t *testing.T, err error) []Problem {
 		t.Fatalf("got %T %v; want a *LoadError of kind ErrInvalid", err, err)
 	}
 	return le.Problems
+}
+
+// TestKuberpultPolicyFiles: deny lines grant nothing (as in Kuberpult, where only allow
+// lines are looked up), comments may follow a line, empty lines are fine.
+func TestKuberpultPolicyFiles(t *testing.T) {
+	p, err := New(Config{Policy: `
+# developers
+p, role:developer, CreateLock, *:*, *, allow   # everywhere
+
+p, role:developer, DeployRelease, *:*, *, deny
+g, alice@example.com, role:developer
+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := SubjectOf(deploy.Actor{Kind: deploy.ActorUser, ID: "alice@example.com", Email: "alice@example.com"})
+	if err := p.Check(alice, CreateLock, Scope{Env: "staging"}); err != nil {
+		t.Errorf("CreateLock (an allow line with a comment after it): %v", err)
+	}
+	if err := p.Check(alice, DeployRelease, Scope{Env: "staging", App: "checkout"}); err == nil {
+		t.Error("a deny line granted DeployRelease")
+	}
 }
