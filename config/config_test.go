@@ -109,9 +109,9 @@ func TestExampleNeedsSecrets(t *testing.T) {
 	got := problems(t, err)
 	want := []string{
 		"../config.example.yaml:58: git.token: environment variable GIT_TOKEN is not set",
-		"../config.example.yaml:312: api.tokens[0].token: environment variable KUBERPULT_CI_TOKEN is not set",
-		"../config.example.yaml:331: slack.app_token: environment variable SLACK_APP_TOKEN is not set",
-		"../config.example.yaml:333: slack.bot_token: environment variable SLACK_BOT_TOKEN is not set",
+		"../config.example.yaml:315: api.tokens[0].token: environment variable KUBERPULT_CI_TOKEN is not set",
+		"../config.example.yaml:334: slack.app_token: environment variable SLACK_APP_TOKEN is not set",
+		"../config.example.yaml:336: slack.bot_token: environment variable SLACK_BOT_TOKEN is not set",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
