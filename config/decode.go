@@ -56,6 +56,13 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	}
 }
 
+// plannedKeys are top-level sections Kuberpult will have, and what they will configure: the
+// file says they are not supported yet, rather than unknown.
+var plannedKeys = map[string]string{
+	"argocd": "Argo CD rollout feedback",
+	"github": "GitHub changelogs and deployments",
+}
+
 func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 	if isNull(n) {
 		return // keep the defaults
@@ -69,6 +76,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 		d.src.lines[fp] = p.key.Line
 		i, ok := fields[p.key.Value]
 		if !ok {
+			if what, planned := plannedKeys[fp]; planned {
+				d.src.problemAt(p.key.Line, fp, "not supported yet (%s); remove it for now", what)
+				continue
+			}
 			d.src.problemAt(p.key.Line, fp, "unknown key; known keys here: %s", strings.Join(names, ", "))
 			continue
 		}

@@ -133,3 +133,10 @@ func TestArgoCDWarning(t *testing.T) {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }
+
+func TestPlannedSections(t *testing.T) {
+	_, err := Parse([]byte(head+lines("environments: {dev: {}}", "github: {token: x}")), env(nil))
+	if diff := cmp.Diff([]string{"line 4: github: not supported yet (GitHub changelogs and deployments); remove it for now"}, problems(t, err)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
