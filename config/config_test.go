@@ -107,11 +107,24 @@ func TestExampleLoads(t *testing.T) {
 func TestExampleNeedsSecrets(t *testing.T) {
 	_, err := load("../config.example.yaml", env(nil))
 	got := problems(t, err)
+	data, rerr := os.ReadFile("../config.example.yaml")
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	lineOf := func(text string) int { // the first line (not a comment) that holds text
+		for i, l := range strings.Split(string(data), "\n") {
+			if strings.Contains(l, text) && !strings.HasPrefix(strings.TrimSpace(l), "#") {
+				return i + 1
+			}
+		}
+		t.Fatalf("config.example.yaml has no line with %q", text)
+		return 0
+	}
 	want := []string{
-		"../config.example.yaml:58: git.token: environment variable GIT_TOKEN is not set",
-		"../config.example.yaml:315: api.tokens[0].token: environment variable KUBERPULT_CI_TOKEN is not set",
-		"../config.example.yaml:334: slack.app_token: environment variable SLACK_APP_TOKEN is not set",
-		"../config.example.yaml:336: slack.bot_token: environment variable SLACK_BOT_TOKEN is not set",
+		fmt.Sprintf("../config.example.yaml:%d: git.token: environment variable GIT_TOKEN is not set", lineOf("token: ${GIT_TOKEN}")),
+		fmt.Sprintf("../config.example.yaml:%d: api.tokens[0].token: environment variable KUBERPULT_CI_TOKEN is not set", lineOf("${KUBERPULT_CI_TOKEN}")),
+		fmt.Sprintf("../config.example.yaml:%d: slack.app_token: environment variable SLACK_APP_TOKEN is not set", lineOf("${SLACK_APP_TOKEN}")),
+		fmt.Sprintf("../config.example.yaml:%d: slack.bot_token: environment variable SLACK_BOT_TOKEN is not set", lineOf("${SLACK_BOT_TOKEN}")),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
