@@ -43,7 +43,17 @@ func runDemo(ctx context.Context, dataDir, listen string, stdin *os.File, stdout
 	if listen != "" {
 		cfg.API.Listen = listen
 	}
-	a, err := openApp(ctx, cfg, newLogger(stderr, slog.LevelWarn), "demo", priorityConsole)
+	// Logs go to a file, never over the prompt; the banner names it.
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return fmt.Errorf("demo data directory: %w", err)
+	}
+	logPath := filepath.Join(abs, "kuberpult.log")
+	logs, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("demo log: %w", err)
+	}
+	defer logs.Close()
+	a, err := openApp(ctx, cfg, newLogger(logs, slog.LevelInfo), "demo", priorityConsole)
 	if err != nil {
 		return err
 	}
@@ -97,8 +107,9 @@ Try: status · deploy checkout to staging · lock production "peak hours" · dep
      trains · hold train daily-production "release freeze" (the scheduled train, weekdays 11:30 Berlin time)
      windows (production's peak hours, weekdays 9–11 Berlin time: a deploy then needs --reason)
 Inspect the env repo: git --git-dir %s log --stat
+Logs: %s
 
-`, cfg.State.SQLite, cfg.Git.URL, apiLine, cfg.Git.URL)
+`, cfg.State.SQLite, cfg.Git.URL, apiLine, cfg.Git.URL, logPath)
 	return a.session(ctx, stdin, stdout, true)
 }
 

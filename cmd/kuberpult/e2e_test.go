@@ -385,5 +385,9 @@ func TestDemoListen(t *testing.T) {
 		if !strings.Contains(p.logs.String(), tc.want) {
 			t.Errorf("demo --listen %s:\n%s\nwant %q", tc.listen, p.logs, tc.want)
 		}
+		// The log goes to the file the banner names, never over the prompt.
+		if !strings.Contains(p.logs.String(), "Logs: ") || strings.Contains(p.logs.String(), "level=") {
+			t.Errorf("demo output has no log file line, or log lines:\n%s", p.logs)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"syscall"
 
@@ -120,7 +121,19 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	case "serve":
 		return serve(ctx, cfg, newLogger(stderr, slog.LevelInfo))
 	default:
-		return runConsole(ctx, cfg, as, stdin, stdout, newLogger(stderr, slog.LevelWarn))
+		log := newLogger(stderr, slog.LevelWarn)
+		if console.IsTerminal(stdin) {
+			// At a terminal, logs go to a file next to the database, never over the prompt.
+			path := filepath.Join(filepath.Dir(cfg.State.SQLite), "kuberpult-console.log")
+			f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+			if err != nil {
+				return fmt.Errorf("console log: %w", err)
+			}
+			defer f.Close()
+			log = newLogger(f, slog.LevelInfo)
+			fmt.Fprintf(stdout, "Logs: %s\n", path)
+		}
+		return runConsole(ctx, cfg, as, stdin, stdout, log)
 	}
 }
 
