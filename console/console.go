@@ -38,7 +38,15 @@ type Options struct {
 	Interactive bool
 	// AfterCommand, if set, runs after every command (the demo lets the git writer catch up).
 	AfterCommand func(ctx context.Context)
+	// Interrupts, when set, gets a value for every Ctrl-C at the terminal (the caller turns
+	// SIGINT into them). As in a shell: at the prompt it drops the line being typed, twice
+	// in a row it stops the session ("stopping…"); at a question it cancels the question.
+	// Without it, Ctrl-C ends ctx and the session with it.
+	Interrupts <-chan struct{}
 }
+
+// errInterrupted is what reading a line returns when Ctrl-C came instead.
+var errInterrupted = errors.New("interrupted")
 
 // ErrFailed is returned by Run when at least one command did not do what it asked.
 var ErrFailed = errors.New("one or more commands failed")
@@ -63,14 +71,32 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	prompt()
+	interrupted := false // the last thing at the prompt was a Ctrl-C
 	for {
-		raw, ok, err := in.next(ctx)
+		raw, ok, err := in.nextOr(ctx, o.Interrupts)
+		if errors.Is(err, errInterrupted) {
+			if interrupted {
+				fmt.Fprintln(o.Out, "\nstopping…")
+				return nil
+			}
+			interrupted = true
+			fmt.Fprintln(o.Out, "\n(Ctrl-C again, `exit` or Ctrl-D to stop)")
+			prompt()
+			continue
+		}
+		interrupted = false
 		if err != nil {
 			return fmt.Errorf("read commands: %w", err)
 		}
 		if !ok {
 			if ctx.Err() != nil && o.Interactive {
 				fmt.Fprintln(o.Out)
+			}
+			if o.Interactive {
+				if ctx.Err() == nil {
+					fmt.Fprintln(o.Out) // Ctrl-D: end the prompt's line
+				}
+				return nil // a person's session: mistakes are not an exit status
 			}
 			return result(failed)
 		}
@@ -80,6 +106,9 @@ func Run(ctx context.Context, o Options) error {
 			prompt()
 			continue
 		case line == "exit" || line == "quit":
+			if o.Interactive {
+				return nil
+			}
 			return result(failed)
 		}
 		if !o.Interactive {
@@ -132,10 +161,13 @@ func readLines(ctx context.Context, r io.Reader) *lines {
 }
 
 // next returns the next line; false at the end of the input or when ctx is done.
-func (l *lines) next(ctx context.Context) (string, bool, error) {
+// nextOr is next, or errInterrupted when interrupts gets a value first.
+func (l *lines) nextOr(ctx context.Context, interrupts <-chan struct{}) (string, bool, error) {
 	select {
 	case <-ctx.Done():
 		return "", false, nil
+	case <-interrupts:
+		return "", false, errInterrupted
 	case line, ok := <-l.ch:
 		if !ok {
 			return "", false, l.err
@@ -168,7 +200,11 @@ func ask(ctx context.Context, o Options, in *lines, res commands.Result) command
 		question = fmt.Sprintf("\nAnswer 1-%d, or n for neither: ", len(options))
 	}
 	fmt.Fprintf(o.Out, "%s%s", reply.Prompt(res), question)
-	answer, ok, _ := in.next(ctx)
+	answer, ok, err := in.nextOr(ctx, o.Interrupts)
+	if errors.Is(err, errInterrupted) {
+		fmt.Fprintln(o.Out, "\nCancelled: nothing was done.")
+		return commands.Result{Outcome: deploy.OutcomeNoop}
+	}
 	if !ok {
 		fmt.Fprintln(o.Out)
 		return res

@@ -7,7 +7,9 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"kuberpult/commands"
 	"kuberpult/console"
@@ -146,3 +148,65 @@ func TestConfirmedDeployIsAuditedAsConfirmed(t *testing.T) {
 		t.Errorf("audit:\n%s", audit.String())
 	}
 }
+
+// TestCtrlCLikeAShell: at the prompt a Ctrl-C drops the line and says how to stop, a second
+// one in a row stops the session; at a question it cancels the question; an interactive
+// session ends with status 0 whatever mistakes were made.
+func TestCtrlCLikeAShell(t *testing.T) {
+	h, _ := newHandler(t)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ints := make(chan struct{})
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- console.Run(context.Background(), console.Options{Exec: h, Actor: olga, In: pr, Out: &out, Interactive: true, Interrupts: ints})
+	}()
+	send := func(line string) {
+		if _, err := io.WriteString(pw, line+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitOut := func(want string) {
+		t.Helper()
+		for i := 0; i < 1000 && !strings.Contains(out.String(), want); i++ {
+			<-time.After(5 * time.Millisecond) // polls the output of another goroutine, not a timing assertion
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	send("deploy chekout to staging") // a mistake
+	waitOut("did you mean `checkout`?")
+	ints <- struct{}{}
+	waitOut("(Ctrl-C again, `exit` or Ctrl-D to stop)")
+	send(`lock staging "tests"`)
+	waitOut("Locked staging")
+	send("deploy checkout to staging")
+	waitOut("anyway? [y/N]")
+	ints <- struct{}{}
+	waitOut("Cancelled: nothing was done.")
+	if got := staging(t, h); got != 0 {
+		t.Errorf("the cancelled question deployed %d", got)
+	}
+	ints <- struct{}{}
+	ints <- struct{}{}
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil (a person's session)", err)
+	}
+	if !strings.Contains(out.String(), "stopping…") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -378,7 +378,7 @@ func (a *app) console(ctx context.Context, stdin *os.File, stdout io.Writer, pus
 func (a *app) session(ctx context.Context, stdin *os.File, stdout io.Writer, pushEach bool) error {
 	opts := console.Options{
 		Exec: a.handler, Actor: a.actor, In: stdin, Out: stdout,
-		Interactive: console.IsTerminal(stdin),
+		Interactive: console.IsTerminal(stdin), Interrupts: interrupts,
 	}
 	if pushEach {
 		opts.AfterCommand = func(ctx context.Context) {

@@ -41,8 +41,32 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(ctx)
+	// Ctrl-C (SIGINT) stops the program, except in a session at a terminal (the demo, an
+	// interactive console), which handles it like a shell does (console.Options.Interrupts).
+	sigint := make(chan os.Signal, 1)
+	signal.Notify(sigint, os.Interrupt)
+	atTerminal := len(os.Args) > 1 && (os.Args[1] == "demo" || os.Args[1] == "console") && console.IsTerminal(os.Stdin)
+	ctrlC := make(chan struct{}, 1)
+	if atTerminal {
+		interrupts = ctrlC
+	}
+	go func() {
+		for range sigint {
+			if !atTerminal {
+				cancel()
+				continue
+			}
+			select {
+			case ctrlC <- struct{}{}:
+			default: // one unread Ctrl-C is enough
+			}
+		}
+	}()
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	signal.Stop(sigint)
+	cancel()
 	stop()
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -54,6 +78,10 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// interrupts gets a value for every Ctrl-C while a terminal session runs (set by main; nil
+// in tests and non-interactive runs, where Ctrl-C ends the context instead).
+var interrupts <-chan struct{}
 
 // commandAbout says what each command does, for its -h.
 var commandAbout = map[string]string{
