@@ -160,8 +160,8 @@ func readLines(ctx context.Context, r io.Reader) *lines {
 	return l
 }
 
-// next returns the next line; false at the end of the input or when ctx is done.
-// nextOr is next, or errInterrupted when interrupts gets a value first.
+// nextOr returns the next line; false at the end of the input or when ctx is done, and
+// errInterrupted when interrupts (nil: never) gets a value first.
 func (l *lines) nextOr(ctx context.Context, interrupts <-chan struct{}) (string, bool, error) {
 	select {
 	case <-ctx.Done():
