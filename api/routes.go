@@ -68,6 +68,7 @@ var (
 	getOnly   = []string{http.MethodGet}
 	putDelete = []string{http.MethodPut, http.MethodDelete}
 	putOnly   = []string{http.MethodPut}
+	getPost   = []string{http.MethodGet, http.MethodPost} // Kuberpult's CLI posts an empty form
 )
 
 // buildRoutes lists every endpoint. The lock endpoints answer with and without the /api
@@ -96,6 +97,8 @@ func (s *Server) buildRoutes() []route {
 		newRoute("/api/applications", getOnly, s.handleApplications),
 		newRoute("/api/locks", getOnly, s.handleLocks),
 		newRoute("/api/environments/{env}/releasetrain/prognosis", getOnly, s.handlePrognosis),
+		newRoute("/api/application/{app}/release/manifests/{version}", getPost, s.handleManifests),
+		newRoute("/api/commit-deployments/{commit}", getOnly, s.handleCommitDeployments),
 	)
 }
 

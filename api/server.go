@@ -42,6 +42,11 @@ type Handler interface {
 	Prognosis(ctx context.Context, r commands.Request, c commands.Train) (train.Plan, error)
 	// Environments returns the configured environments.
 	Environments() deploy.Environments
+	// ReleaseManifests returns a release (0: the newest) with its manifests and their
+	// environments.
+	ReleaseManifests(ctx context.Context, app deploy.App, v deploy.Version) (deploy.Release, []deploy.Env, error)
+	// CommitDeployments says where a source commit runs, per app and environment.
+	CommitDeployments(ctx context.Context, commit string) (commands.CommitStatus, error)
 }
 
 // Options configure a Server.

@@ -20,6 +20,9 @@ type View interface {
 	// Releases returns up to limit releases of app (0 for all), newest first, without
 	// their manifests.
 	Releases(ctx context.Context, app App, limit int) ([]Release, error)
+	// ReleasesOfCommit returns the releases built from a source commit (its full id or a
+	// prefix of at least 7 hex digits), without their manifests, by app and version.
+	ReleasesOfCommit(ctx context.Context, commit string) ([]Release, error)
 	// State returns the part of the state q selects.
 	State(ctx context.Context, q Query) (State, error)
 	// History returns up to limit deployments of app (0 for all), newest first, on env or

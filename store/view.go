@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"kuberpult/deploy"
 )
@@ -88,6 +89,8 @@ var (
 	qRelease   = stmt(`SELECT ` + releaseCols + ` FROM releases WHERE app = ? AND version = ?`)
 	qManifests = stmt(`SELECT env, content FROM release_manifests WHERE app = ? AND version = ?`)
 	qReleases  = stmt(`SELECT ` + releaseCols + ` FROM releases WHERE app = ? ORDER BY version DESC LIMIT ?`)
+	// A full commit id, or a prefix of one (7 or more hex digits, lowercase as stored).
+	qReleasesOfCommit = stmt(`SELECT ` + releaseCols + ` FROM releases WHERE source_commit_id >= ? AND source_commit_id < ? ORDER BY app, version`)
 )
 
 func scanRelease(row interface{ Scan(...any) error }) (deploy.Release, error) {
@@ -163,6 +166,28 @@ func (v *view) Releases(ctx context.Context, app deploy.App, limit int) ([]deplo
 		return nil, fmt.Errorf("read releases of %s: %w", app, err)
 	}
 	return out, nil
+}
+
+func (v *view) ReleasesOfCommit(ctx context.Context, commit string) ([]deploy.Release, error) {
+	commit = strings.ToLower(commit)
+	if commit == "" {
+		return nil, nil
+	}
+	// every id that starts with commit sorts in [commit, commit + "~")
+	rows, err := v.r.query(ctx, qReleasesOfCommit, commit, commit+"~")
+	if err != nil {
+		return nil, fmt.Errorf("read releases of commit %s: %w", commit, err)
+	}
+	defer rows.Close()
+	var out []deploy.Release
+	for rows.Next() {
+		r, err := scanRelease(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read releases of commit %s: %w", commit, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // filtered returns the four variants of a query selecting rows by env and app: [0] no

@@ -120,3 +120,40 @@ func testDepartures(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 }
+
+// testReleasesOfCommit: releases are found by their full source commit id or a prefix of it.
+func testReleasesOfCommit(t *testing.T, s Store) {
+	ctx := t.Context()
+	for _, r := range []deploy.Release{
+		{App: "checkout", Version: 1, SourceCommitID: "aaaaaaa111111111111111111111111111111111"},
+		{App: "cart", Version: 1, SourceCommitID: "aaaaaaa111111111111111111111111111111111"},
+		{App: "checkout", Version: 2, SourceCommitID: "aaaaaab222222222222222222222222222222222"},
+	} {
+		r.Manifests, r.CreatedAt, r.CreatedBy = map[deploy.Env]string{"staging": "a: 1"}, at(1), alice
+		mustActKey(t, s, deploy.RequestKey{}, deploy.Change{Releases: []deploy.Release{r}, Audit: deploy.AuditEntry{Time: at(1), Actor: alice, Command: "release"}})
+	}
+	for _, tt := range []struct {
+		commit string
+		want   []string
+	}{
+		{"aaaaaaa111111111111111111111111111111111", []string{"cart 1", "checkout 1"}},
+		{"AAAAAAA1", []string{"cart 1", "checkout 1"}},
+		{"aaaaaa", []string{"cart 1", "checkout 1", "checkout 2"}},
+		{"bbbbbbb", nil},
+	} {
+		var got []string
+		err := s.View(ctx, func(ctx context.Context, v deploy.View) error {
+			rels, err := v.ReleasesOfCommit(ctx, tt.commit)
+			for _, r := range rels {
+				got = append(got, string(r.App)+" "+r.Version.String())
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("ReleasesOfCommit(%s) (-want +got):\n%s", tt.commit, diff)
+		}
+	}
+}

@@ -72,6 +72,7 @@ var tests = []test{
 	{"reminders once", testReminders},
 	{"train departures", testDepartures},
 	{"approvals", testApprovals},
+	{"releases of a commit", testReleasesOfCommit},
 	{"concurrent acts", func(t *testing.T, s Store) { testConcurrentDeploys(t, []Store{s}) }},
 	{"concurrent counter", func(t *testing.T, s Store) { testCounter(t, []Store{s}) }},
 }
