@@ -1,9 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -71,5 +75,17 @@ func TestCommitDeployments(t *testing.T) {
 	}
 	if status, _, _ := get(t, s.srv, http.MethodGet, s.srv.URL+"/api/commit-deployments/xyz"); status != 400 {
 		t.Errorf("bad commit id: %d", status)
+	}
+}
+
+func TestHistogramExposition(t *testing.T) {
+	m := newMetrics([]MetricFunc{{Name: "x_seconds", Help: "X.", Type: "histogram", Histogram: func() Histogram {
+		return Histogram{Bounds: []float64{0.5, 1}, Counts: []uint64{2, 3}, Sum: 2.25, Count: 4}
+	}}, {Name: "broken", Type: "histogram"}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var b bytes.Buffer
+	m.write(&b)
+	want := "# HELP x_seconds X.\n# TYPE x_seconds histogram\nx_seconds_bucket{le=\"0.5\"} 2\nx_seconds_bucket{le=\"1\"} 3\nx_seconds_bucket{le=\"+Inf\"} 4\nx_seconds_sum 2.25\nx_seconds_count 4\n"
+	if got := b.String(); !strings.HasSuffix(got, want) || strings.Contains(got, "broken") {
+		t.Errorf("exposition:\n%s\nwant it to end with:\n%s", got, want)
 	}
 }

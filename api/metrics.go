@@ -18,8 +18,19 @@ import (
 type MetricFunc struct {
 	Name  string // a Prometheus metric name, e.g. kuberpult_outbox_pending
 	Help  string // one line saying what it measures
-	Type  string // "gauge" (the default when empty), "counter" or "untyped"
+	Type  string // "gauge" (the default when empty), "counter", "untyped" or "histogram"
 	Value func() float64
+	// Histogram is the value of a "histogram" (Value is not used then).
+	Histogram func() Histogram
+}
+
+// Histogram is a Prometheus histogram: the count of observations at or below each upper
+// bound (cumulative, bounds ascending), their sum and their count.
+type Histogram struct {
+	Bounds []float64
+	Counts []uint64 // cumulative, one per bound
+	Sum    float64
+	Count  uint64
 }
 
 const (
@@ -60,9 +71,11 @@ func newMetrics(extra []MetricFunc, log *slog.Logger) *metrics {
 			problem = "invalid name"
 		case seen[mf.Name]:
 			problem = "duplicate name"
-		case mf.Type != "gauge" && mf.Type != "counter" && mf.Type != "untyped":
-			problem = "type must be gauge, counter or untyped"
-		case mf.Value == nil:
+		case mf.Type != "gauge" && mf.Type != "counter" && mf.Type != "untyped" && mf.Type != "histogram":
+			problem = "type must be gauge, counter, untyped or histogram"
+		case mf.Type == "histogram" && mf.Histogram == nil:
+			problem = "no histogram function"
+		case mf.Type != "histogram" && mf.Value == nil:
 			problem = "no value function"
 		}
 		if problem != "" {
@@ -126,6 +139,14 @@ func (m *metrics) write(b *bytes.Buffer) {
 
 	for _, mf := range m.extra { // read outside the lock: a slow value never blocks counting
 		header(b, mf.Name, mf.Help, mf.Type)
+		if mf.Type == "histogram" {
+			h := mf.Histogram()
+			for i, le := range h.Bounds {
+				fmt.Fprintf(b, "%s_bucket{le=\"%s\"} %d\n", mf.Name, formatValue(le), h.Counts[i])
+			}
+			fmt.Fprintf(b, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %s\n%s_count %d\n", mf.Name, h.Count, mf.Name, formatValue(h.Sum), mf.Name, h.Count)
+			continue
+		}
 		fmt.Fprintf(b, "%s %s\n", mf.Name, formatValue(mf.Value()))
 	}
 }

@@ -188,6 +188,13 @@ func (w *Writer) landed(ctx context.Context, ob Outbox, entries []deploy.OutboxE
 			s.Stats.CommitsPushed += n
 			s.Stats.LastPushDuration = b.took
 			s.Stats.LastPushTime = w.opts.Now()
+			secs := b.took.Seconds()
+			s.Stats.PushSecondsSum += secs
+			for i, le := range PushBuckets {
+				if secs <= le {
+					s.Stats.PushSeconds[i]++
+				}
+			}
 		})
 		w.log.Debug("pushed", "ref", w.opts.Branch, "commit", b.tip.String(), "commits", n, "bytes", len(b.pack))
 		w.tip, w.built, w.races, w.looked = b.tip, nil, 0, nil

@@ -80,7 +80,14 @@ type Stats struct {
 	LastPushDuration time.Duration
 	LastPushTime     time.Time
 	FetchedBytes     int64 // pack bytes fetched
+	// PushSeconds counts the pushes that landed by duration: PushSeconds[i] those that took
+	// at most PushBuckets[i] (cumulative); PushSecondsSum is their total.
+	PushSeconds    [len(PushBuckets)]int64
+	PushSecondsSum float64
 }
+
+// PushBuckets are the upper bounds, in seconds, of Stats.PushSeconds.
+var PushBuckets = [...]float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
 // Status is what the writer knows about its remote and its lease.
 type Status struct {

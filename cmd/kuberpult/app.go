@@ -312,7 +312,7 @@ func (a *app) metrics() []api.MetricFunc {
 		}
 		return 0
 	}
-	return []api.MetricFunc{
+	ms := []api.MetricFunc{
 		{Name: "kuberpult_outbox_pending", Help: "Env-repo changes accepted but not yet pushed.", Value: outbox(func(o deploy.OutboxSummary) float64 { return float64(o.Pending) })},
 		{Name: "kuberpult_outbox_failed", Help: "Env-repo changes the git writer could not apply and set aside.", Value: outbox(func(o deploy.OutboxSummary) float64 { return float64(len(o.Failed)) })},
 		{Name: "kuberpult_outbox_read_errors_total", Help: "Reads of the outbox for these metrics that failed (the outbox gauges were NaN then).", Type: "counter", Value: func() float64 { return float64(readErrors.Load()) }},
@@ -324,8 +324,13 @@ func (a *app) metrics() []api.MetricFunc {
 		{Name: "kuberpult_git_push_refusals_total", Help: "Pushes the env repo refused for another reason than a lost race, e.g. a hook (retried with backoff).", Type: "counter", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Stats.PushRefusals) })},
 		{Name: "kuberpult_git_failed_entries_total", Help: "Outbox entries this process set aside as failed.", Type: "counter", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Stats.FailedEntries) })},
 		{Name: "kuberpult_git_last_push_seconds", Help: "Duration of the last push.", Value: stat(func(s gitrepo.Status) float64 { return s.Stats.LastPushDuration.Seconds() })},
+		pushHistogram(a.writer.Status),
 	}
+	return append(ms, runtimeMetrics(started)...)
 }
+
+// started is when this process started, for process_start_time_seconds.
+var started = time.Now()
 
 // runConsole runs the command language on stdin as the configured console user.
 func runConsole(ctx context.Context, cfg *config.Config, as string, stdin *os.File, stdout io.Writer, log *slog.Logger) error {

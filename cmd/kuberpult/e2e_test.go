@@ -172,6 +172,21 @@ func TestEndToEnd(t *testing.T) {
 		out, err := exec.Command("git", "--git-dir", bare, "show", "main:environments/development/applications/checkout/manifests/manifests.yaml").Output()
 		return err == nil && strings.Contains(string(out), `version: "2"`)
 	})
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`kuberpult_git_push_duration_seconds_bucket{le="+Inf"} `, "kuberpult_git_push_duration_seconds_count ",
+		"go_goroutines ", "process_resident_memory_bytes ", "process_cpu_seconds_total ", "process_open_fds "} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(string(metrics), "kuberpult_git_push_duration_seconds_count 0\n") {
+		t.Errorf("no push counted in the histogram:\n%s", metrics)
+	}
 	cancel()
 	if err := <-serveErr; err != nil {
 		t.Fatalf("serve: %v", err)
