@@ -32,6 +32,29 @@ type Config struct {
 	Windows      []Window            `yaml:"windows"`
 	Approvals    Approvals           `yaml:"approvals"`
 	Trains       []Train             `yaml:"trains"`
+
+	file  string    // the file it was read from, for errors
+	unset []Problem // secrets whose variable is not set (NeedSecrets)
+}
+
+// NeedSecrets fails when a secret that the parts about to start use reads an environment
+// variable that is not set: the secrets under the given key paths (prefixes such as
+// "git." or "slack."), or every secret when none is given.
+func (c *Config) NeedSecrets(prefixes ...string) error {
+	var missing []Problem
+	for _, p := range c.unset {
+		match := len(prefixes) == 0
+		for _, pre := range prefixes {
+			match = match || strings.HasPrefix(p.Path, pre)
+		}
+		if match {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &ValidationError{File: c.file, Problems: missing}
 }
 
 // State says where Kuberpult keeps its state.
@@ -158,6 +181,7 @@ func parse(data []byte, lookupEnv func(string) (string, bool), file, dir string)
 		c.Git.ArgoCDRepoURL = c.Git.URL
 	}
 	c.addSyncWindows()
+	c.file, c.unset = file, src.unset
 	return c, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"kuberpult/deploy"
 )
@@ -104,9 +105,20 @@ func TestExampleLoads(t *testing.T) {
 	}
 }
 
+// TestExampleNeedsSecrets: the example loads without its secrets (a console needs none of
+// them but git's), and each part asks for the ones it uses, with their lines.
 func TestExampleNeedsSecrets(t *testing.T) {
-	_, err := load("../config.example.yaml", env(nil))
-	got := problems(t, err)
+	c, err := load("../config.example.yaml", env(nil))
+	if err != nil {
+		t.Fatalf("load without the secrets: %v", err)
+	}
+	if err := c.NeedSecrets("rbac."); err != nil {
+		t.Errorf("NeedSecrets(rbac.) = %v; no rbac secret is read", err)
+	}
+	if gitOnly := problems(t, c.NeedSecrets("git.")); len(gitOnly) != 1 || !strings.Contains(gitOnly[0], "GIT_TOKEN") {
+		t.Errorf("NeedSecrets(git.) = %v", gitOnly)
+	}
+	got := problems(t, c.NeedSecrets())
 	data, rerr := os.ReadFile("../config.example.yaml")
 	if rerr != nil {
 		t.Fatal(rerr)
@@ -174,7 +186,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Demo: %v", err)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("Demo (-want +got):\n%s", diff)
 	}
 }
@@ -237,7 +249,7 @@ api: {listen: ""}
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if diff := cmp.Diff(&tt.want, got); diff != "" {
+			if diff := cmp.Diff(&tt.want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 				t.Errorf("Parse (-want +got):\n%s", diff)
 			}
 		})

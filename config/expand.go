@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -9,6 +10,22 @@ import (
 )
 
 var varNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// errUnset marks the error of a variable that is not set (it adds nothing to the message).
+var errUnset = errors.New("")
+
+var tokenSecretRE = regexp.MustCompile(`^api\.tokens\[\d+\]\.token$`)
+
+// deferredSecret reports whether path is a secret only one part of Kuberpult uses (the
+// git token, the API's tokens, Slack's tokens): a variable left unset for it is an error
+// only where that part starts.
+func deferredSecret(path string) bool {
+	switch path {
+	case "git.token", "slack.app_token", "slack.bot_token":
+		return true
+	}
+	return tokenSecretRE.MatchString(path)
+}
 
 // expand replaces ${VAR} in every scalar value below n and "$$" with "$". Keys, comments,
 // tags and anchors are left alone; an alias is expanded where its anchor is defined, so no
@@ -33,7 +50,11 @@ func (d *decoder) expand(n *yaml.Node, path string, lookupEnv func(string) (stri
 		}
 		out, err := expandString(n.Value, lookupEnv)
 		if err != nil {
-			d.src.problemAt(n.Line, path, "%v", err)
+			if errors.Is(err, errUnset) && deferredSecret(path) {
+				d.src.unset = append(d.src.unset, Problem{Line: n.Line, Path: path, Msg: err.Error()})
+			} else {
+				d.src.problemAt(n.Line, path, "%v", err)
+			}
 			d.failed[n] = true // marked at its path (maybe an alias's) by decode
 			return
 		}
@@ -68,7 +89,7 @@ func expandString(s string, lookupEnv func(string) (string, bool)) (string, erro
 			}
 			v, ok := lookupEnv(name)
 			if !ok {
-				return "", fmt.Errorf("environment variable %s is not set", name)
+				return "", fmt.Errorf("environment variable %s is not set%w", name, errUnset)
 			}
 			b.WriteString(v)
 			i += 2 + end

@@ -52,6 +52,9 @@ type source struct {
 	raw      map[string]string // text as written of values changed by expansion, by path
 	failed   map[string]bool   // paths whose value could not be read: nothing more is said there
 	problems []Problem
+	// unset are secrets whose environment variable is not set: only a part that uses them
+	// needs them (Config.NeedSecrets), so they are not problems of the file.
+	unset []Problem
 }
 
 func newSource() *source {

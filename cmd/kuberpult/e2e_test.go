@@ -406,3 +406,25 @@ func TestDemoListen(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleNeedsOnlyItsSecrets: a console starts although the API's and Slack's token
+// variables are unset (it uses neither); serve and check-config name them.
+func TestConsoleNeedsOnlyItsSecrets(t *testing.T) {
+	cfgPath, _ := writeConfig(t, "")
+	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("slack: {app_token: \"${NO_SUCH_APP_TOKEN}\", bot_token: \"${NO_SUCH_BOT_TOKEN}\", default_channel: C0DEPLOY}\n")
+	f.Close()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"console", "--config", cfgPath}, stdinFile(t, "envs"), &out, io.Discard); err != nil {
+		t.Fatalf("console: %v\n%s", err, out.String())
+	}
+	for _, cmd := range []string{"serve", "check-config"} {
+		err := run(context.Background(), []string{cmd, "--config", cfgPath}, nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "slack.app_token: environment variable NO_SUCH_APP_TOKEN is not set") {
+			t.Errorf("%s: %v", cmd, err)
+		}
+	}
+}

@@ -136,6 +136,15 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
+	// Each command needs the secrets of the parts it starts: a console writes the env repo,
+	// serve runs everything.
+	need := []string(nil)
+	if cmd == "console" {
+		need = []string{"git."}
+	}
+	if err := cfg.NeedSecrets(need...); err != nil {
+		return err
+	}
 	switch cmd {
 	case "check-config":
 		if _, err := buildPolicy(cfg); err != nil {
