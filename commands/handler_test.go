@@ -485,6 +485,7 @@ func TestLocksAndUnlock(t *testing.T) {
 		"unlock lk-99":                  "no lock, environment or group `lk-99`",
 		"unlock stagng":                 "no lock, environment or group `stagng`; did you mean `staging`?",
 		"status production":             "`production` is an environment group, and `status` takes an app",
+		"unlock checkout":               "checkout is an app: `unlock checkout on <env|group>` removes its app locks there",
 		"unlock staging":                "staging has no environment lock",
 		`lock prodution "x"`:            "did you mean `production`?",
 		`lock chekout on staging "x"`:   "no app `chekout`; did you mean `checkout`?",

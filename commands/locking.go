@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -105,6 +106,11 @@ func (a *action) unlock(ctx context.Context, v deploy.View, c Unlock) (Result, d
 	default:
 		var choice *Choice
 		if remove, choice, err = a.unlockWord(st, c.Target); err != nil || choice != nil {
+			if errors.Is(err, deploy.ErrNotFound) {
+				if _, isApp, aerr := v.App(ctx, deploy.App(c.Target)); aerr == nil && isApp {
+					return Result{}, deploy.Change{}, deploy.NotFoundf("%s is an app: `unlock %s on <env|group>` removes its app locks there (`locks` lists them)", c.Target, c.Target)
+				}
+			}
 			return Result{Outcome: deploy.OutcomeConfirm, Choice: choice}, deploy.Change{}, err
 		}
 	}

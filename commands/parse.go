@@ -119,6 +119,10 @@ func parseDeploy(args []word) (Command, error) {
 	case len(pos) < 3:
 		what := strings.Join(texts(pos), " ")
 		return nil, deploy.Invalidf("deploy needs a target: `deploy %s to <env|group>`", what)
+	case len(pos) == 3 && !pos[1].is("to") && !pos[2].is("to"): // deploy staging checkout 3
+		if _, err := deploy.ParseVersion(pos[2].text); err == nil {
+			return nil, deploy.Invalidf("deploy needs `to <env|group>`: did you mean `deploy %s %s to %s`?", pos[1].text, pos[2].text, pos[0].text)
+		}
 	}
 	if c.App, err = appName(pos[0].text); err != nil {
 		return nil, err

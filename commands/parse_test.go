@@ -78,6 +78,7 @@ func TestParseErrors(t *testing.T) {
 		{"frobnicate", []string{"unknown command", "commands: deploy, rollback"}},
 		{"deploy checkout", []string{"deploy needs a target: `deploy checkout to <env|group>`", "Usage: deploy"}},
 		{"deploy to staging checkout 3", []string{"the app comes first: did you mean `deploy checkout 3 to staging`?"}},
+		{"deploy staging checkout 3", []string{"did you mean `deploy checkout 3 to staging`?"}},
 		{"deploy checkout 0 to staging", []string{"version \"0\" is not a positive integer"}},
 		{"deploy checkout x1234567890abcdef to staging", []string{"version \"x1234567890abcdef\""}},
 		{"deploy Check_out 1 to staging", []string{"application name \"Check_out\" is not valid"}},
