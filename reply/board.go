@@ -231,13 +231,25 @@ func helpText(verb string) string {
 }
 
 // lockLines renders one line per lock.
+// lockName says what a lock locks: "env lock on staging", "app lock of checkout on
+// staging", "team lock of shop on staging".
+func lockName(l deploy.Lock) string {
+	switch l.Kind {
+	case deploy.LockApp:
+		return fmt.Sprintf("app lock of %s on %s", l.App, l.Env)
+	case deploy.LockTeam:
+		return fmt.Sprintf("team lock of %s on %s", l.Team, l.Env)
+	}
+	return fmt.Sprintf("env lock on %s", l.Env)
+}
+
 func lockLines(ls []deploy.Lock, now time.Time) string {
 	var b strings.Builder
 	for i, l := range ls {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		fmt.Fprintf(&b, "  • `%s` %s lock on %s: %q — %s, %s", l.ID, l.Kind, l.Target(), l.Message, l.Author.Display(), ago(now, l.CreatedAt))
+		fmt.Fprintf(&b, "  • `%s` %s: %q — %s, %s", l.ID, lockName(l), l.Message, l.Author.Display(), ago(now, l.CreatedAt))
 		if l.SuggestedLifetime != "" {
 			fmt.Fprintf(&b, " (for %s)", l.SuggestedLifetime)
 		}
