@@ -40,6 +40,9 @@ type Store interface {
 	Card(ctx context.Context, actionID int64) (deploy.Card, bool, error)
 	ActionCommit(ctx context.Context, actionID int64) (string, error)
 	Remind(ctx context.Context, name string, now time.Time) (bool, error)
+
+	SaveRollout(ctx context.Context, r deploy.Rollout) error
+	Rollouts(ctx context.Context) ([]deploy.Rollout, error)
 }
 
 type test struct {
@@ -73,6 +76,7 @@ var tests = []test{
 	{"train departures", testDepartures},
 	{"approvals", testApprovals},
 	{"releases of a commit", testReleasesOfCommit},
+	{"rollouts", testRollouts},
 	{"concurrent acts", func(t *testing.T, s Store) { testConcurrentDeploys(t, []Store{s}) }},
 	{"concurrent counter", func(t *testing.T, s Store) { testCounter(t, []Store{s}) }},
 }
