@@ -38,7 +38,8 @@ type Rollout struct {
 	Pushed   time.Time    `json:"pushed"`            // when the commit was pushed: the timeout counts from here
 	Checked  time.Time    `json:"checked,omitzero"`  // when Argo CD was last asked
 	Changed  time.Time    `json:"changed,omitzero"`  // when State last changed
-	// Steady is since when Argo CD has reported the same health at the commit (healthy or
-	// unhealthy): the soak time counts from here.
+	// Health is the health Argo CD last reported at the commit, and Steady since when it has
+	// reported it without a change: the soak time counts from there.
+	Health string    `json:"health,omitempty"`
 	Steady time.Time `json:"steady,omitzero"`
 }
