@@ -45,14 +45,14 @@ func Judge(r deploy.Rollout, app Application, now time.Time, t Timing, at func(r
 		r.Message = fmt.Sprintf("Argo CD runs %s, not yet %s", revisionText(app), short(r.Commit))
 	case failedAt(app, r, at):
 		r.State, r.Message = deploy.RolloutError, app.Status.OperationState.Message
+	case app.Status.Sync.Status == OutOfSync: // health counts only once in sync
+		r.State, r.Message, r.Health, r.Steady = deploy.RolloutProgressing, "out of sync", "", time.Time{}
 	default:
 		if string(health) != r.Health || r.Steady.IsZero() {
 			r.Health, r.Steady = string(health), now
 		}
 		steady := now.Sub(r.Steady)
 		switch {
-		case app.Status.Sync.Status == OutOfSync:
-			r.State, r.Message = deploy.RolloutProgressing, "out of sync"
 		case health == Degraded || health == Missing:
 			r.State, r.Message = deploy.RolloutProgressing, fmt.Sprintf("%s for %s", health, steady.Round(time.Second))
 			if steady >= t.Soak {
@@ -113,6 +113,7 @@ func Unreachable(r deploy.Rollout, err error, now time.Time, t Timing) deploy.Ro
 	}
 	before := r.State
 	r.Checked, r.State, r.Message = now, deploy.RolloutUnknown, "Argo CD: "+err.Error()
+	r.Health, r.Steady = "", time.Time{} // the soak time starts again once Argo CD answers
 	if t.Timeout > 0 && now.Sub(r.Pushed) >= t.Timeout {
 		r.State = deploy.RolloutTimeout
 		r.Message = fmt.Sprintf("no answer from Argo CD within %s: %v", t.Timeout, err)

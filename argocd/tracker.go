@@ -1,0 +1,193 @@
+package argocd
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"kuberpult/deploy"
+)
+
+// Rollouts keeps the rollouts the tracker follows; *store.DB implements it.
+type Rollouts interface {
+	SaveRollout(ctx context.Context, r deploy.Rollout) error
+	Rollouts(ctx context.Context) ([]deploy.Rollout, error)
+}
+
+// Tracker follows every pushed deployment until Argo CD runs it (Judge): it hears of
+// pushes (Pushed, from the git writer's push events), asks Argo CD for each Application in
+// flight, keeps the states in the store — so a restart resumes them — and reports every
+// change (OnChange). Argo CD being down or slow never blocks anything: the rollouts say
+// unknown, with the reason, until it answers or they time out.
+type Tracker struct {
+	Client   *Client
+	Store    Rollouts
+	Timing   Timing
+	Poll     time.Duration // how often rollouts in flight are checked; default 5s
+	Now      func() time.Time
+	OnChange func(deploy.Rollout) // hears every change of state; must not block
+	Logger   *slog.Logger
+
+	mu      sync.Mutex
+	pushes  []deploy.PushEvent
+	commits []string // the env repo's commits this process saw pushed, in order
+	wake    chan struct{}
+}
+
+func (t *Tracker) init() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.wake == nil {
+		t.wake = make(chan struct{}, 1)
+	}
+}
+
+// Pushed hears of a push; it never blocks (the git writer calls it).
+func (t *Tracker) Pushed(ev deploy.PushEvent) {
+	if ev.Failed != "" || ev.Commit == "" || len(ev.Carried) == 0 {
+		return
+	}
+	t.init()
+	t.mu.Lock()
+	t.pushes = append(t.pushes, ev)
+	t.mu.Unlock()
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run checks the rollouts in flight until ctx ends.
+func (t *Tracker) Run(ctx context.Context) error {
+	t.init()
+	poll := t.Poll
+	if poll <= 0 {
+		poll = 5 * time.Second
+	}
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		if err := t.Step(ctx); err != nil && ctx.Err() == nil {
+			t.log().Warn("rollouts", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-t.wake:
+		}
+	}
+}
+
+// Step records the pushes heard of since the last step and checks every rollout in flight
+// once.
+func (t *Tracker) Step(ctx context.Context) error {
+	now := t.now()
+	t.mu.Lock()
+	pushes := t.pushes
+	t.pushes = nil
+	for _, ev := range pushes {
+		t.commits = append(t.commits, strings.ToLower(ev.Commit))
+	}
+	t.mu.Unlock()
+	current, err := t.Store.Rollouts(ctx)
+	if err != nil {
+		return err
+	}
+	byKey := map[[2]string]deploy.Rollout{}
+	for _, r := range current {
+		byKey[[2]string{string(r.Env), string(r.App)}] = r
+	}
+	for _, ev := range pushes {
+		for _, c := range ev.Carried {
+			k := [2]string{string(c.Env), string(c.App)}
+			if old, ok := byKey[k]; ok && !old.State.Final() {
+				before := old.State
+				old.State, old.Changed, old.Message = deploy.RolloutSuperseded, now, "a newer deployment follows: "+c.Version.String()
+				t.report(ctx, old, before)
+			}
+			r := deploy.Rollout{Env: c.Env, App: c.App, Version: c.Version, Commit: ev.Commit, ActionID: ev.ActionID,
+				State: deploy.RolloutPending, Pushed: ev.Time, Changed: now}
+			if r.Pushed.IsZero() {
+				r.Pushed = now
+			}
+			byKey[k] = r
+			t.report(ctx, r, "")
+		}
+	}
+	for _, r := range byKey {
+		if r.State.Final() || ctx.Err() != nil {
+			continue
+		}
+		app, err := t.Client.ApplicationInProject(ctx, string(r.Env), AppName(r.Env, r.App), r.Checked.IsZero())
+		var next deploy.Rollout
+		switch {
+		case errors.Is(err, ErrNotFound): // not (yet) generated from the env repo
+			next = Judge(r, Application{}, t.now(), t.Timing, t.at(r.Commit))
+			if !next.State.Final() {
+				next.Message = "Argo CD has no Application " + AppName(r.Env, r.App) + " (yet)"
+			}
+		case err != nil:
+			next = Unreachable(r, err, t.now(), t.Timing)
+		default:
+			next = Judge(r, app, t.now(), t.Timing, t.at(r.Commit))
+		}
+		if next.State != r.State || next.Message != r.Message || next.Health != r.Health {
+			t.report(ctx, next, r.State)
+		}
+	}
+	return nil
+}
+
+// at reports whether a revision is commit or one this process saw pushed after it.
+func (t *Tracker) at(commit string) func(string) bool {
+	commit = strings.ToLower(commit)
+	t.mu.Lock()
+	var later []string
+	for i, c := range t.commits {
+		if c == commit {
+			later = append([]string(nil), t.commits[i:]...)
+		}
+	}
+	t.mu.Unlock()
+	if later == nil {
+		later = []string{commit}
+	}
+	return func(rev string) bool {
+		rev = strings.ToLower(rev)
+		for _, c := range later {
+			if rev == c || (len(rev) >= MinCommitPrefix && strings.HasPrefix(c, rev)) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// report saves r and tells OnChange of it when its state is not before.
+func (t *Tracker) report(ctx context.Context, r deploy.Rollout, before deploy.RolloutState) {
+	if err := t.Store.SaveRollout(ctx, r); err != nil {
+		t.log().Error("save rollout", "env", r.Env, "app", r.App, "err", err)
+		return
+	}
+	if t.OnChange != nil && r.State != before {
+		t.OnChange(r)
+	}
+}
+
+func (t *Tracker) now() time.Time {
+	if t.Now != nil {
+		return t.Now()
+	}
+	return time.Now()
+}
+
+func (t *Tracker) log() *slog.Logger {
+	if t.Logger != nil {
+		return t.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}

@@ -1,0 +1,133 @@
+package argocd_test
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"kuberpult/argocd"
+	"kuberpult/argocd/argocdfake"
+	"kuberpult/deploy"
+)
+
+// memRollouts keeps rollouts as the store does (the latest per env and app); the store's
+// own conformance suite checks the real one.
+type memRollouts struct {
+	mu sync.Mutex
+	m  map[[2]string]deploy.Rollout
+}
+
+func (s *memRollouts) SaveRollout(_ context.Context, r deploy.Rollout) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[[2]string]deploy.Rollout{}
+	}
+	s.m[[2]string{string(r.Env), string(r.App)}] = r
+	return nil
+}
+
+func (s *memRollouts) Rollouts(context.Context) ([]deploy.Rollout, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []deploy.Rollout
+	for _, r := range s.m {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Env < out[j].Env })
+	return out, nil
+}
+
+func (s *memRollouts) get(env deploy.Env, app deploy.App) deploy.Rollout {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[[2]string{string(env), string(app)}]
+}
+
+const (
+	c1 = "1111111111111111111111111111111111111111"
+	c2 = "2222222222222222222222222222222222222222"
+	c3 = "3333333333333333333333333333333333333333"
+)
+
+func argoApp(env, app, rev string, sync argocd.SyncStatusCode, health argocd.HealthStatusCode) argocd.Application {
+	var a argocd.Application
+	a.Metadata.Name = env + "-" + app
+	a.Spec.Project = env
+	a.Status.Sync = argocd.SyncStatus{Status: sync, Revision: rev}
+	a.Status.Health = argocd.HealthStatus{Status: health}
+	return a
+}
+
+// TestTrackerFollowsAPush: a push is followed through what Argo CD reports until it is
+// healthy for the soak time; Argo CD failing says unknown; a newer push supersedes the
+// older rollout; a tracker started again on the same rollouts resumes them.
+func TestTrackerFollowsAPush(t *testing.T) {
+	fake := argocdfake.New(t)
+	client, err := argocd.New(argocd.Options{Server: fake.URL(), Token: fake.Token()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	store := &memRollouts{}
+	var changes []string
+	newTracker := func() *argocd.Tracker {
+		return &argocd.Tracker{Client: client, Store: store, Timing: argocd.Timing{Soak: time.Minute, Timeout: 15 * time.Minute},
+			Now: func() time.Time { return now }, OnChange: func(r deploy.Rollout) { changes = append(changes, string(r.App)+":"+string(r.State)) }}
+	}
+	tr := newTracker()
+	step := func(want deploy.RolloutState) {
+		t.Helper()
+		if err := tr.Step(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := store.get("staging", "checkout"); got.State != want {
+			t.Fatalf("after a step at %s: %s (%s), want %s", now.Format("15:04"), got.State, got.Message, want)
+		}
+		now = now.Add(time.Minute)
+	}
+	fake.Set(argoApp("staging", "checkout", c1, argocd.Synced, argocd.Healthy))
+	tr.Pushed(deploy.PushEvent{ActionID: 7, Commit: c2, Time: now, Carried: []deploy.Carried{{Env: "staging", App: "checkout", Version: 2}}})
+	step(deploy.RolloutPending) // Argo CD still runs c1
+	if got := fake.Refreshes("staging-checkout"); len(got) != 1 || got[0] != "normal" {
+		t.Errorf("the first check asks Argo CD to read git again: refreshes %v", got)
+	}
+	fake.Set(argoApp("staging", "checkout", c2, argocd.OutOfSync, argocd.Healthy))
+	step(deploy.RolloutProgressing)
+	fake.FailNext(http.StatusInternalServerError, 1)
+	step(deploy.RolloutUnknown)
+	fake.Set(argoApp("staging", "checkout", c2, argocd.Synced, argocd.Healthy))
+	step(deploy.RolloutProgressing) // healthy, soaking
+
+	tr = newTracker() // a restart: the rollout in flight is in the store
+	step(deploy.RolloutSuccessful)
+	r := store.get("staging", "checkout")
+	if r.ActionID != 7 || r.Version != 2 || r.Commit != c2 {
+		t.Errorf("rollout: %+v", r)
+	}
+
+	tr.Pushed(deploy.PushEvent{ActionID: 8, Commit: c3, Time: now, Carried: []deploy.Carried{{Env: "staging", App: "checkout", Version: 3}}})
+	tr.Pushed(deploy.PushEvent{ActionID: 9, Commit: c3 + "", Time: now, Carried: []deploy.Carried{{Env: "staging", App: "checkout", Version: 4}}})
+	step(deploy.RolloutPending)
+	if got := store.get("staging", "checkout"); got.Version != 4 {
+		t.Errorf("the newest push is followed: %+v", got)
+	}
+	want := "checkout:pending checkout:progressing checkout:unknown checkout:progressing checkout:successful checkout:pending checkout:superseded checkout:pending"
+	if got := join(changes); got != want {
+		t.Errorf("changes:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func join(ss []string) string {
+	out := ""
+	for i, s := range ss {
+		if i > 0 {
+			out += " "
+		}
+		out += s
+	}
+	return out
+}
