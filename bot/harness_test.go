@@ -60,6 +60,7 @@ type harness struct {
 	now     func() time.Time
 	trains  []train.Scheduled // scheduled trains of the handler
 	windows policy.Windows    // windows of the handler
+	bot     *bot.Bot          // the running bot
 }
 
 type option func(*bot.Options)
@@ -127,7 +128,7 @@ func (hs *harness) run(opts ...option) {
 		}
 		done <- struct{}{}
 	}()
-	hs.db, hs.h = db, h
+	hs.db, hs.h, hs.bot = db, h, b
 	stopped := false
 	hs.stop = func() {
 		if stopped {

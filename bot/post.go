@@ -78,6 +78,22 @@ func (p *poster) message(ctx context.Context, channel, thread, text string, bloc
 	return ts, err
 }
 
+// reply posts into the thread of ts, also to the channel when broadcast (Slack's "also
+// send to channel").
+func (p *poster) reply(ctx context.Context, channel, ts, text string, blocks []slack.Block, broadcast bool) error {
+	return p.do(ctx, channel, func(ctx context.Context) error {
+		opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionTS(ts)}
+		if len(blocks) > 0 {
+			opts = append(opts, slack.MsgOptionBlocks(blocks...))
+		}
+		if broadcast {
+			opts = append(opts, slack.MsgOptionBroadcast())
+		}
+		_, _, err := p.api.PostMessageContext(ctx, channel, opts...)
+		return err
+	})
+}
+
 // update replaces a message.
 func (p *poster) update(ctx context.Context, channel, ts, text string, blocks []slack.Block) error {
 	return p.do(ctx, channel, func(ctx context.Context) error {

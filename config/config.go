@@ -29,6 +29,7 @@ type Config struct {
 	API          API                 `yaml:"api"`
 	Console      Console             `yaml:"console"`
 	Slack        Slack               `yaml:"slack"`
+	ArgoCD       ArgoCDConn          `yaml:"argocd"`
 	Windows      []Window            `yaml:"windows"`
 	Approvals    Approvals           `yaml:"approvals"`
 	Trains       []Train             `yaml:"trains"`
@@ -248,6 +249,9 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	if c.Git.Transport() == TransportLocal && !strings.HasPrefix(c.Git.URL, "file://") {
 		c.Git.URL = resolve(dir, c.Git.URL)
+	}
+	if c.ArgoCD.CAFile != "" {
+		c.ArgoCD.CAFile = resolve(dir, c.ArgoCD.CAFile)
 	}
 	if c.Git.SSHKey != "" {
 		c.Git.SSHKey = resolve(dir, c.Git.SSHKey)

@@ -59,7 +59,6 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 // plannedKeys are top-level sections Kuberpult will have, and what they will configure: the
 // file says they are not supported yet, rather than unknown.
 var plannedKeys = map[string]string{
-	"argocd": "Argo CD rollout feedback",
 	"github": "GitHub changelogs and deployments",
 }
 

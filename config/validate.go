@@ -20,6 +20,7 @@ func (c *Config) validate(s *source) {
 	c.API.validate(s)
 	c.Console.User.validate(s, "console.user")
 	c.Slack.validate(s)
+	c.ArgoCD.validate(s)
 	c.validateWindows(s)
 	c.Approvals.validate(s)
 	c.validateTrains(s)

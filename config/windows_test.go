@@ -140,3 +140,27 @@ func TestPlannedSections(t *testing.T) {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }
+
+func TestArgoCDConnection(t *testing.T) {
+	_, err := Parse([]byte(head+lines("environments: {dev: {}}",
+		"argocd: {server: 'argocd.example.com', ca_file: ca.pem, insecure: true, soak: 0s, timeout: forever}")), env(nil))
+	want := []string{
+		`line 4: argocd.server: "argocd.example.com" is not an http(s) URL, e.g. https://argocd.example.com`,
+		"line 4: argocd.insecure: set ca_file or insecure, not both",
+		`line 4: argocd.soak: "0s" is not a duration above 0 and at most 24h, e.g. 1m or 15m`,
+		`line 4: argocd.timeout: "forever" is not a duration above 0 and at most 24h, e.g. 1m or 15m`,
+	}
+	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	c, err := Parse([]byte(head+lines("environments: {dev: {}}", "argocd: {server: 'https://argocd.example.com', token: '${ARGOCD_TOKEN}', soak: 30s}")), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if soak, timeout := c.ArgoCD.Durations(); !c.ArgoCD.Enabled() || soak != 30*time.Second || timeout != 0 {
+		t.Errorf("argocd: %+v", c.ArgoCD)
+	}
+	if err := c.NeedSecrets(); err == nil || !strings.Contains(err.Error(), "argocd.token: environment variable ARGOCD_TOKEN is not set") {
+		t.Errorf("NeedSecrets: %v", err)
+	}
+}

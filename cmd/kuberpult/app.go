@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"kuberpult/api"
+	"kuberpult/argocd"
 	"kuberpult/bot"
 	"kuberpult/commands"
 	"kuberpult/config"
@@ -144,12 +145,21 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		a.onPush = append(a.onPush, b.Pushed)
 		a.observers = append(a.observers, b.Observe)
 	}
+	var tr *argocd.Tracker
+	if cfg.ArgoCD.Enabled() { // subscribed to push events before the writer starts
+		if tr, err = a.rolloutTracker(b); err != nil {
+			return err
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.writer.Run(gctx, a.db) })
 	if b != nil {
 		g.Go(func() error { return b.Run(gctx) })
 	}
 	g.Go(func() error { return a.pruneRequests(gctx) })
+	if tr != nil {
+		g.Go(func() error { return tr.Run(gctx) })
+	}
 	if trains := cfg.ScheduledTrains(); len(trains) > 0 || len(cfg.Windows) > 0 {
 		s := &train.Scheduler{Trains: trains, Windows: cfg.PolicyWindows(), Envs: cfg.Environments, Now: time.Now, Fire: a.fire}
 		g.Go(func() error { return s.Run(gctx) })
@@ -175,6 +185,32 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	log.Info("kuberpult stopped")
 	return err
+}
+
+// rolloutTracker follows pushed deployments through Argo CD; the bot (if any) says how
+// they ended in their cards' threads.
+func (a *app) rolloutTracker(b *bot.Bot) (*argocd.Tracker, error) {
+	ac := a.cfg.ArgoCD
+	client, err := argocd.New(argocd.Options{Server: ac.Server, Token: ac.Token, CAFile: ac.CAFile, Insecure: ac.Insecure})
+	if err != nil {
+		return nil, fmt.Errorf("argocd: %w", err)
+	}
+	soak, timeout := ac.Durations()
+	if soak == 0 {
+		soak = argocd.DefaultSoak
+	}
+	if timeout == 0 {
+		timeout = argocd.DefaultRolloutTimeout
+	}
+	tr := &argocd.Tracker{Client: client, Store: a.db, Timing: argocd.Timing{Soak: soak, Timeout: timeout},
+		Logger: a.log.With("part", "argocd"), OnChange: func(r deploy.Rollout) {
+			a.log.Info("rollout", "env", r.Env, "app", r.App, "version", r.Version, "commit", r.Commit, "state", r.State, "message", r.Message)
+			if b != nil {
+				b.Rollout(r)
+			}
+		}}
+	a.onPush = append(a.onPush, tr.Pushed)
+	return tr, nil
 }
 
 // fire runs one announcement or departure of a scheduled train (the bot posts it, as it

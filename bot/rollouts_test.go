@@ -1,0 +1,36 @@
+package bot_test
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"kuberpult/deploy"
+)
+
+// TestRolloutEndsInTheThread: how Argo CD's rollout of a deployment ended is said in the
+// thread of its card; a failure offers Rollback & lock.
+func TestRolloutEndsInTheThread(t *testing.T) {
+	hs := start(t)
+	hs.release("checkout", 1, "development", "staging", "production")
+	hs.release("checkout", 2, "development", "staging", "production")
+	hs.slash("UALICE", "deploy checkout 1 to staging")
+	hs.slash("UALICE", "deploy checkout 2 to staging")
+	card := hs.card("*checkout* 2 → *staging*")
+	m := regexp.MustCompile(`action (\d+)`).FindStringSubmatch(string(card.Blocks))
+	if m == nil {
+		t.Fatalf("card has no action id: %s", card.Blocks)
+	}
+	id, _ := strconv.ParseInt(m[1], 10, 64)
+	pushed := time.Now()
+	hs.bot.Rollout(deploy.Rollout{ActionID: id, Env: "staging", App: "checkout", Version: 2, State: deploy.RolloutUnhealthy,
+		Message: "Degraded for 1m0s: container crashes", Pushed: pushed, Changed: pushed.Add(90 * time.Second)})
+	reply := hs.thread(card.TS, "unhealthy in Argo CD after 1m30s")
+	if !strings.Contains(string(reply.Blocks), "container crashes") || len(buttons(t, reply, "Rollback & lock checkout on staging")) != 1 {
+		t.Errorf("thread reply: %s", reply.Blocks)
+	}
+	hs.bot.Rollout(deploy.Rollout{ActionID: id, Env: "staging", App: "checkout", Version: 2, State: deploy.RolloutSuccessful, Pushed: pushed, Changed: pushed.Add(time.Minute)})
+	hs.thread(card.TS, "healthy in Argo CD, 1m0s after the push")
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"kuberpult/argocd"
+	"kuberpult/argocd/argocdfake"
+	"kuberpult/deploy"
+	"kuberpult/store"
+)
+
+// TestRolloutsFollowedThroughArgoCD: serve with an argocd section follows CI's release
+// through (a fake) Argo CD: pending until Argo CD runs the pushed commit, then successful
+// once it was healthy for the soak time; the state is in the database.
+func TestRolloutsFollowedThroughArgoCD(t *testing.T) {
+	fake := argocdfake.New(t)
+	addr := freeAddr(t)
+	cfgPath, bare := writeConfig(t, addr)
+	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("argocd: {server: '" + fake.URL() + "', token: '" + fake.Token() + "', soak: 1s, timeout: 2m}\n")
+	f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("serve's log:\n%s", logs.String())
+		}
+	})
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- run(ctx, []string{"serve", "--config", cfgPath}, nil, io.Discard, &logs) }()
+	base := "http://" + addr
+	waitHealthy(t, base, serveErr)
+	resp, err := http.DefaultClient.Do(kuberpultCLIRelease(t, base, "checkout", 1, "development", "staging"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var commit string
+	waitFor(t, "the release pushed", func() bool {
+		out, err := exec.Command("git", "--git-dir", bare, "log", "-1", "--format=%H %s", "main").Output()
+		if err == nil && strings.Contains(string(out), "deploy checkout 1 to development") {
+			commit = strings.Fields(string(out))[0]
+			return true
+		}
+		return false
+	})
+	state := func() deploy.Rollout {
+		db, err := store.Open(context.Background(), strings.TrimSuffix(dbPathOf(t, cfgPath), "\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rs, err := db.Rollouts(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			if r.Env == "development" && r.App == "checkout" {
+				return r
+			}
+		}
+		return deploy.Rollout{}
+	}
+	waitFor(t, "the rollout followed", func() bool { return state().State == deploy.RolloutPending })
+	var a argocd.Application
+	a.Metadata.Name, a.Spec.Project = "development-checkout", "development"
+	a.Status.Sync = argocd.SyncStatus{Status: argocd.Synced, Revision: commit}
+	a.Status.Health = argocd.HealthStatus{Status: argocd.Healthy}
+	fake.Set(a)
+	waitFor(t, "the rollout successful", func() bool { return state().State == deploy.RolloutSuccessful })
+	if r := state(); r.Commit != commit || r.Version != 1 {
+		t.Errorf("rollout: %+v", r)
+	}
+	cancel()
+	if err := <-serveErr; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if !strings.Contains(logs.String(), "state=successful") {
+		t.Errorf("the log does not say the rollout ended:\n%s", logs.String())
+	}
+}
+
+// dbPathOf reads state.sqlite of a test configuration.
+func dbPathOf(t *testing.T, cfgPath string) string {
+	t.Helper()
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if p, ok := strings.CutPrefix(strings.TrimSpace(l), "sqlite: "); ok {
+			return p
+		}
+	}
+	t.Fatal("no state.sqlite in the test configuration")
+	return ""
+}
