@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"regexp"
+	"time"
 
 	"kuberpult/deploy"
 )
@@ -102,4 +103,44 @@ func (s *Server) handleCommitDeployments(w http.ResponseWriter, r *http.Request)
 		out.DeploymentStatus[string(app)] = appCommitJSON{DeploymentStatus: row}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// rolloutJSON is the last known rollout of an app on an environment.
+type rolloutJSON struct {
+	Env     string    `json:"env"`
+	App     string    `json:"app"`
+	Version uint64    `json:"version"`
+	Commit  string    `json:"commit"`
+	State   string    `json:"state"`
+	Message string    `json:"message,omitempty"`
+	Pushed  time.Time `json:"pushed"`
+	Checked time.Time `json:"checked,omitzero"`
+	Changed time.Time `json:"changed,omitzero"`
+}
+
+// handleRollout serves GET /api/environments/{env}/applications/{app}/rollout: Argo CD's
+// rollout of the app's latest pushed deployment there, as last seen.
+func (s *Server) handleRollout(w http.ResponseWriter, r *http.Request) {
+	env, app := deploy.Env(r.PathValue("env")), deploy.App(r.PathValue("app"))
+	if err := deploy.ValidateEnv(string(env)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := deploy.ValidateApp(string(app)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rs, err := s.handler.Rollouts(r.Context(), app)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, ro := range rs {
+		if ro.Env == env {
+			writeJSON(w, http.StatusOK, rolloutJSON{Env: string(ro.Env), App: string(ro.App), Version: uint64(ro.Version), Commit: ro.Commit,
+				State: string(ro.State), Message: ro.Message, Pushed: ro.Pushed, Checked: ro.Checked, Changed: ro.Changed})
+			return
+		}
+	}
+	s.fail(w, r, deploy.NotFoundf("no rollout of %s on %s is known (none was pushed since Argo CD is followed)", app, env))
 }

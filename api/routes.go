@@ -99,6 +99,7 @@ func (s *Server) buildRoutes() []route {
 		newRoute("/api/environments/{env}/releasetrain/prognosis", getOnly, s.handlePrognosis),
 		newRoute("/api/application/{app}/release/manifests/{version}", getPost, s.handleManifests),
 		newRoute("/api/commit-deployments/{commit}", getOnly, s.handleCommitDeployments),
+		newRoute("/api/environments/{env}/applications/{app}/rollout", getOnly, s.handleRollout),
 	)
 }
 

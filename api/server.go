@@ -47,6 +47,8 @@ type Handler interface {
 	ReleaseManifests(ctx context.Context, app deploy.App, v deploy.Version) (deploy.Release, []deploy.Env, error)
 	// CommitDeployments says where a source commit runs, per app and environment.
 	CommitDeployments(ctx context.Context, commit string) (commands.CommitStatus, error)
+	// Rollouts returns the last known Argo CD rollouts of an app.
+	Rollouts(ctx context.Context, app deploy.App) ([]deploy.Rollout, error)
 }
 
 // Options configure a Server.

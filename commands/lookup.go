@@ -74,3 +74,14 @@ func (h *Handler) ReleaseManifests(ctx context.Context, app deploy.App, ver depl
 	sort.Slice(envs, func(i, j int) bool { return envs[i] < envs[j] })
 	return rel, envs, err
 }
+
+// Rollouts returns the last known Argo CD rollouts of app ("" for every app).
+func (h *Handler) Rollouts(ctx context.Context, app deploy.App) ([]deploy.Rollout, error) {
+	var out []deploy.Rollout
+	err := h.store.View(ctx, func(ctx context.Context, v deploy.View) error {
+		var err error
+		out, err = v.Rollouts(ctx, app)
+		return err
+	})
+	return out, err
+}

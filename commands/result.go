@@ -73,6 +73,7 @@ type Result struct {
 	Trains       []TrainRow            `json:"-"` // trains
 	WindowList   []WindowRow           `json:"-"` // windows
 	ReleaseList  []deploy.Release      `json:"-"` // releases (newest first, without manifests)
+	Rollouts     []deploy.Rollout      `json:"-"` // status <app>: Argo CD's rollouts, by environment
 	Zone         string                `json:"-"` // the viewer's time zone, when known (Request.Zone)
 }
 

@@ -58,7 +58,13 @@ func (a *action) status(ctx context.Context, v deploy.View, c Status) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Outcome: deploy.OutcomeDone, App: c.App, State: &st, Outbox: &ob, Targets: a.h.envs.Pipeline()}, nil
+	var rollouts []deploy.Rollout
+	if c.App != "" {
+		if rollouts, err = v.Rollouts(ctx, c.App); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{Outcome: deploy.OutcomeDone, App: c.App, State: &st, Outbox: &ob, Targets: a.h.envs.Pipeline(), Rollouts: rollouts}, nil
 }
 
 func (a *action) listEnvs(ctx context.Context, v deploy.View) (Result, error) {

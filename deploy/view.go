@@ -40,6 +40,9 @@ type View interface {
 	Departures(ctx context.Context, train string, limit int) ([]Departure, error)
 	// Approval returns an approval request; false when there is none with that id.
 	Approval(ctx context.Context, id string) (Approval, bool, error)
+	// Rollouts returns the latest Argo CD rollout of each (environment, app) of app (every
+	// app when app is "").
+	Rollouts(ctx context.Context, app App) ([]Rollout, error)
 	// Outbox summarises the git outbox: how much waits, and what failed.
 	Outbox(ctx context.Context) (OutboxSummary, error)
 }

@@ -16,7 +16,7 @@ func statusText(r commands.Result) string {
 		return string(r.Outcome)
 	}
 	if r.App != "" {
-		return appStatus(*st, r.Targets, r.App, r.At)
+		return appStatus(*st, r.Targets, r.App, r.At) + rolloutsText(r.Rollouts, r.At)
 	}
 	if len(st.Apps) == 0 {
 		return "No apps yet: CI registers releases with POST /api/release."
@@ -319,4 +319,32 @@ func clipText(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// rolloutsText is the last known Argo CD rollout of each environment, with its age.
+func rolloutsText(rs []deploy.Rollout, now time.Time) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\nArgo CD:")
+	for _, r := range rs {
+		mark := map[deploy.RolloutState]string{deploy.RolloutSuccessful: "✅", deploy.RolloutError: "❌", deploy.RolloutUnhealthy: "❌",
+			deploy.RolloutTimeout: "❌", deploy.RolloutSuperseded: "↷"}[r.State]
+		if mark == "" {
+			mark = "⏳"
+		}
+		when := r.Checked
+		if when.IsZero() {
+			when = r.Changed
+		}
+		fmt.Fprintf(&b, "\n  %s %s %s: %s", mark, r.Env, r.Version, r.State)
+		if r.Message != "" {
+			fmt.Fprintf(&b, " (%s)", r.Message)
+		}
+		if !when.IsZero() {
+			fmt.Fprintf(&b, ", checked %s", ago(now, when))
+		}
+	}
+	return b.String()
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -11,8 +12,40 @@ import (
 var (
 	qSaveRollout = stmt(`INSERT INTO rollouts (env, app, state, body) VALUES (?, ?, ?, ?)
 		ON CONFLICT (env, app) DO UPDATE SET state = excluded.state, body = excluded.body`)
-	qRollouts = stmt(`SELECT body FROM rollouts ORDER BY env, app`)
+	qRollouts      = stmt(`SELECT body FROM rollouts ORDER BY env, app`)
+	qRolloutsOfApp = stmt(`SELECT body FROM rollouts WHERE app = ? ORDER BY env`)
 )
+
+func (v *view) Rollouts(ctx context.Context, app deploy.App) ([]deploy.Rollout, error) {
+	var rows *sql.Rows
+	var err error
+	if app == "" {
+		rows, err = v.r.query(ctx, qRollouts)
+	} else {
+		rows, err = v.r.query(ctx, qRolloutsOfApp, string(app))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read rollouts: %w", err)
+	}
+	return scanRollouts(rows)
+}
+
+func scanRollouts(rows *sql.Rows) ([]deploy.Rollout, error) {
+	defer rows.Close()
+	var out []deploy.Rollout
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		var r deploy.Rollout
+		if err := json.Unmarshal(body, &r); err != nil {
+			return nil, fmt.Errorf("decode rollout: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
 
 // SaveRollout records the rollout of (r.Env, r.App), replacing the one before: only the
 // latest deployment of an app on an environment is followed.
@@ -42,19 +75,8 @@ func (db *DB) Rollouts(ctx context.Context) ([]deploy.Rollout, error) {
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var body []byte
-			if err := rows.Scan(&body); err != nil {
-				return err
-			}
-			var r deploy.Rollout
-			if err := json.Unmarshal(body, &r); err != nil {
-				return fmt.Errorf("decode rollout: %w", err)
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
+		out, err = scanRollouts(rows)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read rollouts: %w", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -80,6 +81,22 @@ func TestRolloutsFollowedThroughArgoCD(t *testing.T) {
 	waitFor(t, "the rollout successful", func() bool { return state().State == deploy.RolloutSuccessful })
 	if r := state(); r.Commit != commit || r.Version != 1 {
 		t.Errorf("rollout: %+v", r)
+	}
+	resp, err = http.Get(base + "/api/environments/development/applications/checkout/rollout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"state":"successful"`) || !strings.Contains(string(body), `"commit":"`+commit+`"`) {
+		t.Errorf("GET …/rollout: %d %s", resp.StatusCode, body)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"console", "--config", cfgPath}, stdinFile(t, "status checkout"), &out, io.Discard); err != nil {
+		t.Fatalf("console: %v", err)
+	}
+	if !strings.Contains(out.String(), "Argo CD:\n  ✅ development 1: successful (healthy), checked") {
+		t.Errorf("status checkout:\n%s", out.String())
 	}
 	cancel()
 	if err := <-serveErr; err != nil {

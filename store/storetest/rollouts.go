@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -31,6 +33,20 @@ func testRollouts(t *testing.T, s Store) {
 	}
 	if diff := cmp.Diff([]deploy.Rollout{other, newer}, got); diff != "" {
 		t.Errorf("Rollouts (-want +got):\n%s", diff)
+	}
+	err = s.View(ctx, func(ctx context.Context, v deploy.View) error {
+		mine, err := v.Rollouts(ctx, "checkout")
+		if err == nil && !cmp.Equal([]deploy.Rollout{other, newer}, mine) {
+			t.Errorf("View.Rollouts(checkout) (-want +got):\n%s", cmp.Diff([]deploy.Rollout{other, newer}, mine))
+		}
+		none, err2 := v.Rollouts(ctx, "cart")
+		if err2 == nil && len(none) != 0 {
+			t.Errorf("View.Rollouts(cart) = %v", none)
+		}
+		return errors.Join(err, err2)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, bad := range []deploy.Rollout{{App: "a", State: deploy.RolloutPending}, {Env: "e", State: deploy.RolloutPending}, {Env: "e", App: "a"}} {
 		if err := s.SaveRollout(ctx, bad); err == nil {
