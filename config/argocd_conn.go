@@ -14,6 +14,9 @@ type ArgoCDConn struct {
 	Insecure bool   `yaml:"insecure"` // skip certificate checks (labs only)
 	Soak     string `yaml:"soak"`     // how long an app must stay healthy at the pushed commit; default 1m
 	Timeout  string `yaml:"timeout"`  // how long a rollout may take; default 15m
+	// AutoLock locks an app on an environment at once when its rollout there fails (error,
+	// unhealthy, timeout), so that automation stops until someone looked.
+	AutoLock bool `yaml:"auto_lock"`
 }
 
 // Enabled reports whether rollouts are followed.

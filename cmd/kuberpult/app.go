@@ -208,9 +208,37 @@ func (a *app) rolloutTracker(b *bot.Bot) (*argocd.Tracker, error) {
 			if b != nil {
 				b.Rollout(r)
 			}
+			if ac.AutoLock {
+				go a.lockFailed(r)
+			}
 		}}
 	a.onPush = append(a.onPush, tr.Pushed)
 	return tr, nil
+}
+
+// lockFailed locks an app whose rollout failed (argocd.auto_lock), once per deployment.
+func (a *app) lockFailed(r deploy.Rollout) {
+	switch r.State {
+	case deploy.RolloutError, deploy.RolloutUnhealthy, deploy.RolloutTimeout:
+	default:
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	actor := deploy.Actor{Kind: deploy.ActorSystem, ID: "argocd", Name: "Argo CD rollouts", Email: deploy.System.Email}
+	msg := fmt.Sprintf("rollout of %s %s failed: %s in Argo CD", r.App, r.Version, r.State)
+	if r.Message != "" {
+		msg += " (" + r.Message + ")"
+	}
+	if n := len([]rune(msg)); n > 1000 {
+		msg = string([]rune(msg)[:999]) + "…"
+	}
+	key := fmt.Sprintf("autolock:%s:%s:%d", r.Env, r.App, r.Version)
+	res := a.handler.Run(ctx, commands.Request{Actor: actor, Via: deploy.ViaScheduler, Key: key},
+		commands.Lock{Kind: deploy.LockApp, Target: string(r.Env), App: r.App, Message: msg, ID: "failed-" + string(r.App)})
+	if res.Problem != nil {
+		a.log.Error("auto-lock after a failed rollout", "env", r.Env, "app", r.App, "err", res.Problem.Message)
+	}
 }
 
 // fire runs one announcement or departure of a scheduled train (the bot posts it, as it

@@ -27,7 +27,7 @@ func TestRolloutsFollowedThroughArgoCD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString("argocd: {server: '" + fake.URL() + "', token: '" + fake.Token() + "', soak: 1s, timeout: 2m}\n")
+	f.WriteString("argocd: {server: '" + fake.URL() + "', token: '" + fake.Token() + "', soak: 1s, timeout: 2m, auto_lock: true}\n")
 	f.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -82,6 +82,51 @@ func TestRolloutsFollowedThroughArgoCD(t *testing.T) {
 	if r := state(); r.Commit != commit || r.Version != 1 {
 		t.Errorf("rollout: %+v", r)
 	}
+	// A rollout that goes wrong locks the app there (auto_lock).
+	resp, err = http.DefaultClient.Do(kuberpultCLIRelease(t, base, "cart", 1, "development"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var cartCommit string
+	waitFor(t, "cart pushed", func() bool {
+		out, err := exec.Command("git", "--git-dir", bare, "log", "-1", "--format=%H %s", "main").Output()
+		if err == nil && strings.Contains(string(out), "deploy cart 1 to development") {
+			cartCommit = strings.Fields(string(out))[0]
+			return true
+		}
+		return false
+	})
+	var c argocd.Application
+	c.Metadata.Name, c.Spec.Project = "development-cart", "development"
+	c.Status.Sync = argocd.SyncStatus{Status: argocd.Synced, Revision: cartCommit}
+	c.Status.Health = argocd.HealthStatus{Status: argocd.Degraded, Message: "back-off restarting failed container"}
+	fake.Set(c)
+	waitFor(t, "cart locked after its failed rollout", func() bool {
+		st, err := func() (deploy.State, error) {
+			db, err := store.Open(context.Background(), dbPathOf(t, cfgPath))
+			if err != nil {
+				return deploy.State{}, err
+			}
+			defer db.Close()
+			var st deploy.State
+			err = db.View(context.Background(), func(ctx context.Context, v deploy.View) error {
+				var err error
+				st, err = v.State(ctx, deploy.Everything)
+				return err
+			})
+			return st, err
+		}()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range st.LocksFor("development", "cart") {
+			if l.ID == "failed-cart" && strings.Contains(l.Message, "rollout of cart 1 failed: unhealthy in Argo CD") {
+				return true
+			}
+		}
+		return false
+	})
 	resp, err = http.Get(base + "/api/environments/development/applications/checkout/rollout")
 	if err != nil {
 		t.Fatal(err)
