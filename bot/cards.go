@@ -24,6 +24,8 @@ type card struct {
 	Closed bool `json:"closed,omitempty"`
 	// Failed is why the change was set aside and never reaches the env repo.
 	Failed string `json:"failed,omitempty"`
+	// Rollouts are Argo CD's rollout states of the card's deployments, by "env/app".
+	Rollouts map[string]deploy.RolloutState `json:"rollouts,omitempty"`
 }
 
 // Slack's limits, with room to spare.
@@ -67,11 +69,11 @@ func (c card) rows() []string {
 		if d.From != 0 {
 			was = fmt.Sprintf(" (was %s)", d.From)
 		}
-		rows = append(rows, fmt.Sprintf("%s *%s* %s → *%s*%s", mark, d.App, d.To, d.Env, was))
+		rows = append(rows, fmt.Sprintf("%s *%s* %s → *%s*%s%s", mark, d.App, d.To, d.Env, was, c.rolloutText(d.Env, d.App)))
 	}
 	if ri := r.Release; ri != nil && len(r.Deployed) == 0 {
 		for _, env := range ri.Deployed {
-			rows = append(rows, fmt.Sprintf("%s *%s* %s → *%s*", mark, ri.Release.App, ri.Release.Version, env))
+			rows = append(rows, fmt.Sprintf("%s *%s* %s → *%s*%s", mark, ri.Release.App, ri.Release.Version, env, c.rolloutText(env, ri.Release.App)))
 		}
 	}
 	if rb := r.RolledBack; rb != nil && len(r.Deployed) == 0 {
@@ -89,6 +91,19 @@ func (c card) rows() []string {
 		rows = append(rows, fmt.Sprintf("🔓 %s `%s` on *%s*", lk.Kind, lk.ID, lk.Env))
 	}
 	return rows
+}
+
+// rolloutText is " · Argo CD: <state>" for a deployment Argo CD's rollout is known of.
+func (c card) rolloutText(env deploy.Env, app deploy.App) string {
+	st, ok := c.Rollouts[string(env)+"/"+string(app)]
+	if !ok {
+		return ""
+	}
+	mark := map[deploy.RolloutState]string{deploy.RolloutSuccessful: "🟢", deploy.RolloutError: "🔴", deploy.RolloutUnhealthy: "🔴", deploy.RolloutTimeout: "🔴"}[st]
+	if mark == "" {
+		mark = "🟡"
+	}
+	return fmt.Sprintf(" · %s Argo CD: %s", mark, st)
 }
 
 // title is the card's first line: who did what.

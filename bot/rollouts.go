@@ -11,14 +11,27 @@ import (
 	"kuberpult/deploy"
 )
 
-// Rollout hears how Argo CD's rollout of a pushed deployment goes: the end of a rollout is
-// said in the thread of the card of the action that deployed it; a failure is broadcast to
-// the channel too, with Rollback & lock. It never blocks.
+// Rollout hears how Argo CD's rollout of a pushed deployment goes: the deployment's row on
+// the card of the action that deployed it shows the state; the end of a rollout is said in
+// the card's thread, a failure broadcast to the channel too, with Rollback & lock. It never
+// blocks.
 func (b *Bot) Rollout(r deploy.Rollout) {
-	if !r.State.Final() || r.State == deploy.RolloutSuperseded {
-		return
-	}
-	b.enqueue(func(ctx context.Context) { b.rolloutDone(ctx, r) })
+	b.enqueue(func(ctx context.Context) {
+		b.editCard(ctx, r.ActionID, func(c *card) bool { // the card's row follows the state
+			if c.Rollouts == nil {
+				c.Rollouts = map[string]deploy.RolloutState{}
+			}
+			key := string(r.Env) + "/" + string(r.App)
+			if c.Rollouts[key] == r.State {
+				return false
+			}
+			c.Rollouts[key] = r.State
+			return true
+		})
+		if r.State.Final() && r.State != deploy.RolloutSuperseded {
+			b.rolloutDone(ctx, r)
+		}
+	})
 }
 
 func (b *Bot) rolloutDone(ctx context.Context, r deploy.Rollout) {

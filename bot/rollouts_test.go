@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"kuberpult/bot/slackfake"
 	"kuberpult/deploy"
 )
 
@@ -24,10 +25,21 @@ func TestRolloutEndsInTheThread(t *testing.T) {
 		t.Fatalf("card has no action id: %s", card.Blocks)
 	}
 	id, _ := strconv.ParseInt(m[1], 10, 64)
+	eventually(t, "the card stored", func() bool { // as after a push: the card is stored first
+		_, ok, err := hs.db.Card(t.Context(), id)
+		return err == nil && ok
+	})
 	pushed := time.Now()
+	hs.bot.Rollout(deploy.Rollout{ActionID: id, Env: "staging", App: "checkout", Version: 2, State: deploy.RolloutProgressing, Pushed: pushed})
+	hs.waitMessage(card.TS, "the card row following the rollout", func(m slackfake.Message) bool {
+		return strings.Contains(string(m.Blocks), "· 🟡 Argo CD: progressing")
+	})
 	hs.bot.Rollout(deploy.Rollout{ActionID: id, Env: "staging", App: "checkout", Version: 2, State: deploy.RolloutUnhealthy,
 		Message: "Degraded for 1m0s: container crashes", Pushed: pushed, Changed: pushed.Add(90 * time.Second)})
 	reply := hs.thread(card.TS, "unhealthy in Argo CD after 1m30s")
+	hs.waitMessage(card.TS, "the card row at the end", func(m slackfake.Message) bool {
+		return strings.Contains(string(m.Blocks), "· 🔴 Argo CD: unhealthy")
+	})
 	if !strings.Contains(string(reply.Blocks), "container crashes") || len(buttons(t, reply, "Rollback & lock checkout on staging")) != 1 {
 		t.Errorf("thread reply: %s", reply.Blocks)
 	}
