@@ -25,6 +25,8 @@ type Executor interface {
 	State(ctx context.Context) (deploy.State, error)
 	// WindowsAt returns the windows open on env at t, the strictest first.
 	WindowsAt(env deploy.Env, t time.Time) []policy.OpenWindow
+	// Rollouts returns the last known Argo CD rollouts of an app ("" for all).
+	Rollouts(ctx context.Context, app deploy.App) ([]deploy.Rollout, error)
 }
 
 // Store keeps the cards (so threads survive restarts) and the reminders sent; *store.DB

@@ -24,7 +24,11 @@ const (
 )
 
 // homeView renders the board for a viewer in the given teams.
-func homeView(st deploy.State, envs deploy.Environments, windows func(deploy.Env, time.Time) []policy.OpenWindow, teams map[deploy.Team]bool, now time.Time) slack.HomeTabViewRequest {
+func homeView(st deploy.State, envs deploy.Environments, windows func(deploy.Env, time.Time) []policy.OpenWindow, rollouts []deploy.Rollout, teams map[deploy.Team]bool, now time.Time) slack.HomeTabViewRequest {
+	rolling := map[string]deploy.Rollout{} // env/app → the rollout of the version running there
+	for _, r := range rollouts {
+		rolling[string(r.Env)+"/"+string(r.App)] = r
+	}
 	order := envs.Pipeline()
 	bs := []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, "Kuberpult", false, false))}
 	// Environments with their locks and a Lock button each.
@@ -70,7 +74,17 @@ func homeView(st deploy.State, envs deploy.Environments, windows func(deploy.Env
 		var cells []string
 		for _, env := range order {
 			if d, ok := st.Deployed(env, app); ok {
-				cells = append(cells, fmt.Sprintf("%s %s", env, d.Version))
+				cell := fmt.Sprintf("%s %s", env, d.Version)
+				if r, ok := rolling[string(env)+"/"+string(app)]; ok && r.Version == d.Version {
+					switch {
+					case r.State == deploy.RolloutSuccessful, r.State == deploy.RolloutSuperseded:
+					case r.State.Final():
+						cell += fmt.Sprintf(" 🔴 %s", r.State)
+					default:
+						cell += fmt.Sprintf(" 🟡 %s %s", r.State, ago(now, r.Pushed))
+					}
+				}
+				cells = append(cells, cell)
 			}
 		}
 		team := ""
@@ -110,12 +124,16 @@ func (b *Bot) publishHome(ctx context.Context, user string) {
 		b.log.Error("slack home", "err", err)
 		return
 	}
+	rollouts, err := b.o.Exec.Rollouts(ctx, "")
+	if err != nil {
+		b.log.Warn("slack home: rollouts", "err", err)
+	}
 	who, _ := b.people.get(ctx, user)
 	teams := map[deploy.Team]bool{}
 	for _, l := range teamsOf(b.o.TeamChannels, who) {
 		teams[l] = true
 	}
-	if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: homeView(st, b.o.Exec.Environments(), b.o.Exec.WindowsAt, teams, b.now())}); err != nil {
+	if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: homeView(st, b.o.Exec.Environments(), b.o.Exec.WindowsAt, rollouts, teams, b.now())}); err != nil {
 		b.log.Error("slack home", "err", err)
 	}
 }
@@ -148,5 +166,17 @@ func (b *Bot) refreshHomes(ctx context.Context) {
 	sort.Strings(users)
 	for _, u := range users {
 		b.publishHome(ctx, u)
+	}
+}
+
+// ago is a coarse age: "just now", "5m ago", "3h ago".
+func ago(now, t time.Time) string {
+	switch d := now.Sub(t); {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	default:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
 	}
 }

@@ -64,7 +64,7 @@ func bigState(apps, envs int) (deploy.State, deploy.Environments) {
 // viewer's team comes first, and the board says how many apps it left out.
 func TestHomeWithinLimits(t *testing.T) {
 	st, es := bigState(2000, 10)
-	v := homeView(st, es, nil, map[deploy.Team]bool{"shop": true}, time.Unix(3600, 0))
+	v := homeView(st, es, nil, nil, map[deploy.Team]bool{"shop": true}, time.Unix(3600, 0))
 	out := checkLimits(t, v.Blocks.BlockSet, 100)
 	first := strings.Index(out, "service-number-")
 	if !strings.HasPrefix(out[first:], "service-number-0007") {

@@ -21,9 +21,10 @@ func (envsOnly) Execute(context.Context, commands.Request) commands.Result { ret
 func (envsOnly) Run(context.Context, commands.Request, commands.Command) commands.Result {
 	return commands.Result{}
 }
-func (e envsOnly) Environments() deploy.Environments                 { return e.envs }
-func (envsOnly) State(context.Context) (deploy.State, error)         { return deploy.State{}, nil }
-func (envsOnly) WindowsAt(deploy.Env, time.Time) []policy.OpenWindow { return nil }
+func (e envsOnly) Environments() deploy.Environments                            { return e.envs }
+func (envsOnly) State(context.Context) (deploy.State, error)                    { return deploy.State{}, nil }
+func (envsOnly) WindowsAt(deploy.Env, time.Time) []policy.OpenWindow            { return nil }
+func (envsOnly) Rollouts(context.Context, deploy.App) ([]deploy.Rollout, error) { return nil, nil }
 
 func modalState(vals map[string]string) *slack.ViewState {
 	st := &slack.ViewState{Values: map[string]map[string]slack.BlockAction{}}

@@ -46,3 +46,29 @@ func TestRolloutEndsInTheThread(t *testing.T) {
 	hs.bot.Rollout(deploy.Rollout{ActionID: id, Env: "staging", App: "checkout", Version: 2, State: deploy.RolloutSuccessful, Pushed: pushed, Changed: pushed.Add(time.Minute)})
 	hs.thread(card.TS, "healthy in Argo CD, 1m0s after the push")
 }
+
+// TestAppHomeShowsRollouts: App Home marks a deployment whose rollout is in flight or failed.
+func TestAppHomeShowsRollouts(t *testing.T) {
+	hs := start(t)
+	hs.release("checkout", 1, "development", "staging", "production")
+	hs.release("cart", 1, "development", "staging", "production")
+	for _, r := range []deploy.Rollout{
+		{Env: "development", App: "checkout", Version: 1, Commit: "c1", State: deploy.RolloutUnhealthy, Pushed: time.Now()},
+		{Env: "development", App: "cart", Version: 1, Commit: "c1", State: deploy.RolloutProgressing, Pushed: time.Now()},
+	} {
+		if err := hs.db.SaveRollout(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs.slack.AppHomeOpened("UALICE")
+	hs.slack.WaitCall(t, "views.publish", nil)
+	views := hs.slack.Views("UALICE")
+	if len(views) == 0 {
+		t.Fatal("no App Home")
+	}
+	for _, want := range []string{"development 1 🔴 unhealthy", "development 1 🟡 progressing just now"} {
+		if !strings.Contains(string(views[0].Blocks), want) {
+			t.Errorf("App Home lacks %q: %s", want, views[0].Blocks)
+		}
+	}
+}
