@@ -19,9 +19,11 @@ type Rollouts interface {
 
 // Tracker follows every pushed deployment until Argo CD runs it (Judge): it hears of
 // pushes (Pushed, from the git writer's push events), asks Argo CD for each Application in
-// flight, keeps the states in the store — so a restart resumes them — and reports every
-// change (OnChange). Argo CD being down or slow never blocks anything: the rollouts say
-// unknown, with the reason, until it answers or they time out.
+// flight every Poll, judges a rollout at once when Argo CD's stream of changes reports its
+// Application (without asking again), keeps the states in the store, so a restart resumes
+// them, and reports every change (OnChange). Argo CD being down or slow never blocks
+// anything: the rollouts say unknown, with the reason, until it answers or they time out;
+// a stream that fails leaves the polling.
 type Tracker struct {
 	Client   *Client
 	Store    Rollouts
@@ -35,6 +37,11 @@ type Tracker struct {
 	pushes  []deploy.PushEvent
 	commits []string // the env repo's commits this process saw pushed, in order
 	wake    chan struct{}
+	// inFlight names the Argo CD Applications of the rollouts in flight after the last step;
+	// news holds what the stream reported of them since, and newsCh says there is some.
+	inFlight map[string]bool
+	news     map[string]Event
+	newsCh   chan struct{}
 }
 
 func (t *Tracker) init() {
@@ -42,6 +49,7 @@ func (t *Tracker) init() {
 	defer t.mu.Unlock()
 	if t.wake == nil {
 		t.wake = make(chan struct{}, 1)
+		t.newsCh = make(chan struct{}, 1)
 	}
 }
 
@@ -69,26 +77,85 @@ func (t *Tracker) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
+	go t.watch(ctx)
+	all := true
 	for {
-		if err := t.Step(ctx); err != nil && ctx.Err() == nil {
+		if err := t.step(ctx, all); err != nil && ctx.Err() == nil {
 			t.log().Warn("rollouts", "err", err)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+			all = true
 		case <-t.wake:
+			all = true
+		case <-t.newsCh:
+			all = false
 		}
+	}
+}
+
+// watch follows Argo CD's stream of Application changes and wakes Run at each, so that a
+// rollout moves on as soon as Argo CD reports it; a stream that ends is opened again with a
+// growing pause (polling goes on meanwhile).
+func (t *Tracker) watch(ctx context.Context) {
+	const maxPause = time.Minute
+	pause := time.Second
+	for ctx.Err() == nil {
+		err := t.Client.Watch(ctx, "", func(ev Event) {
+			pause = time.Second // it answered: the next pause starts small again
+			t.heard(ev)
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		t.log().Debug("argo cd stream ended; polling meanwhile", "err", err, "retry_in", pause)
+		timer := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		pause = min(2*pause, maxPause)
+	}
+}
+
+// heard keeps what the stream reports of an Application in flight and wakes Run; the
+// others' changes (a cluster has many) cost nothing.
+func (t *Tracker) heard(ev Event) {
+	name := ev.Application.Metadata.Name
+	t.mu.Lock()
+	if !t.inFlight[name] {
+		t.mu.Unlock()
+		return
+	}
+	if t.news == nil {
+		t.news = map[string]Event{}
+	}
+	t.news[name] = ev
+	t.mu.Unlock()
+	select {
+	case t.newsCh <- struct{}{}:
+	default:
 	}
 }
 
 // Step records the pushes heard of since the last step and checks every rollout in flight
 // once.
-func (t *Tracker) Step(ctx context.Context) error {
+func (t *Tracker) Step(ctx context.Context) error { return t.step(ctx, true) }
+
+// step records the pushes heard of since the last step and judges the rollouts in flight:
+// those the stream reported on from what it said, and, when all, the others by asking Argo
+// CD (the first check of a rollout always asks, with a refresh, so that Argo CD reads git).
+func (t *Tracker) step(ctx context.Context, all bool) error {
 	now := t.now()
 	t.mu.Lock()
 	pushes := t.pushes
 	t.pushes = nil
+	news := t.news
+	t.news = nil
 	for _, ev := range pushes {
 		t.commits = append(t.commits, strings.ToLower(ev.Commit))
 	}
@@ -118,11 +185,32 @@ func (t *Tracker) Step(ctx context.Context) error {
 			t.report(ctx, r, "")
 		}
 	}
+	inFlight := map[string]bool{} // known before asking, so that no news is missed meanwhile
+	for _, r := range byKey {
+		if !r.State.Final() {
+			inFlight[AppName(r.Env, r.App)] = true
+		}
+	}
+	t.mu.Lock()
+	t.inFlight = inFlight
+	t.mu.Unlock()
 	for _, r := range byKey {
 		if r.State.Final() || ctx.Err() != nil {
 			continue
 		}
-		app, err := t.Client.ApplicationInProject(ctx, string(r.Env), AppName(r.Env, r.App), r.Checked.IsZero())
+		name := AppName(r.Env, r.App)
+		var app Application
+		var err error
+		if ev, ok := news[name]; ok && !r.Checked.IsZero() && ev.Application.Spec.Project == string(r.Env) {
+			app = ev.Application
+			if ev.Type == Deleted {
+				app, err = Application{}, ErrNotFound
+			}
+		} else if all || r.Checked.IsZero() {
+			app, err = t.Client.ApplicationInProject(ctx, string(r.Env), name, r.Checked.IsZero())
+		} else {
+			continue
+		}
 		var next deploy.Rollout
 		switch {
 		case errors.Is(err, ErrNotFound): // not (yet) generated from the env repo

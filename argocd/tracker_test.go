@@ -131,3 +131,68 @@ func join(ss []string) string {
 	}
 	return out
 }
+
+// TestTrackerHearsTheStream: with polling far away, a rollout still ends as soon as Argo
+// CD's stream reports its Application, judged from the event without asking again; other
+// Applications' changes cost no request; a cut stream is opened again.
+func TestTrackerHearsTheStream(t *testing.T) {
+	fake := argocdfake.New(t)
+	client, err := argocd.New(argocd.Options{Server: fake.URL(), Token: fake.Token()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &memRollouts{}
+	tr := &argocd.Tracker{Client: client, Store: store, Poll: time.Hour, Timing: argocd.Timing{Timeout: time.Hour}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	const path = "/api/v1/applications/staging-checkout"
+	waitFor := func(commit string, want deploy.RolloutState) {
+		t.Helper()
+		for ctx.Err() == nil {
+			if r := store.get("staging", "checkout"); r.Commit == commit && r.State == want {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("the rollout of %s never became %s: %+v", commit[:7], want, store.get("staging", "checkout"))
+	}
+	push := func(action int64, commit string) {
+		tr.Pushed(deploy.PushEvent{ActionID: action, Commit: commit, Time: time.Now(), Carried: []deploy.Carried{{Env: "staging", App: "checkout", Version: deploy.Version(action)}}})
+	}
+
+	fake.Set(argoApp("staging", "checkout", c1, argocd.Synced, argocd.Healthy))
+	if err := fake.WaitForStreams(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	push(2, c2)
+	waitFor(c2, deploy.RolloutPending) // the first check asks (and refreshes)
+	for i := range 20 {
+		fake.Set(argoApp("production", "cart", c1, argocd.Synced, []argocd.HealthStatusCode{argocd.Progressing, argocd.Healthy}[i%2]))
+	}
+	fake.Set(argoApp("staging", "checkout", c2, argocd.Synced, argocd.Healthy))
+	waitFor(c2, deploy.RolloutSuccessful)
+
+	push(3, c3)
+	waitFor(c3, deploy.RolloutPending)
+	fake.DropStreams()
+	if err := fake.WaitForRequests(ctx, "/api/v1/stream/applications", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.WaitForStreams(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	fake.Set(argoApp("staging", "checkout", c3, argocd.Synced, argocd.Healthy))
+	waitFor(c3, deploy.RolloutSuccessful)
+	if got := fake.Requests(path); got != 2 {
+		t.Errorf("Argo CD was asked for the Application %d times, want 2 (the first check of each push; the rest came on the stream)", got)
+	}
+	if got := fake.Requests("/api/v1/applications/production-cart"); got != 0 {
+		t.Errorf("an Application not in flight was asked for %d times", got)
+	}
+}
