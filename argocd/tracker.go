@@ -11,10 +11,12 @@ import (
 	"kuberpult/deploy"
 )
 
-// Rollouts keeps the rollouts the tracker follows; *store.DB implements it.
+// Rollouts keeps the rollouts the tracker follows, and knows which env-repo commit carried
+// which action; *store.DB implements it.
 type Rollouts interface {
-	SaveRollout(ctx context.Context, r deploy.Rollout) error
-	Rollouts(ctx context.Context) ([]deploy.Rollout, error)
+	SaveRollouts(ctx context.Context, rs ...deploy.Rollout) error
+	RolloutsInFlight(ctx context.Context) ([]deploy.Rollout, error)
+	LastActionOfCommit(ctx context.Context, rev string) (int64, bool, error)
 }
 
 // Tracker follows every pushed deployment until Argo CD runs it (Judge): it hears of
@@ -33,10 +35,9 @@ type Tracker struct {
 	OnChange func(deploy.Rollout) // hears every change of state; must not block
 	Logger   *slog.Logger
 
-	mu      sync.Mutex
-	pushes  []deploy.PushEvent
-	commits []string // the env repo's commits this process saw pushed, in order
-	wake    chan struct{}
+	mu     sync.Mutex
+	pushes []deploy.PushEvent
+	wake   chan struct{}
 	// inFlight names the Argo CD Applications of the rollouts in flight after the last step;
 	// news holds what the stream reported of them since, and newsCh says there is some.
 	inFlight map[string]bool
@@ -149,32 +150,30 @@ func (t *Tracker) Step(ctx context.Context) error { return t.step(ctx, true) }
 // step records the pushes heard of since the last step and judges the rollouts in flight:
 // those the stream reported on from what it said, and, when all, the others by asking Argo
 // CD (the first check of a rollout always asks, with a refresh, so that Argo CD reads git).
+// The changes are saved in one transaction, then told to OnChange.
 func (t *Tracker) step(ctx context.Context, all bool) error {
 	now := t.now()
 	t.mu.Lock()
-	pushes := t.pushes
-	t.pushes = nil
-	news := t.news
-	t.news = nil
-	for _, ev := range pushes {
-		t.commits = append(t.commits, strings.ToLower(ev.Commit))
-	}
+	pushes, news := t.pushes, t.news
+	t.pushes, t.news = nil, nil
 	t.mu.Unlock()
-	current, err := t.Store.Rollouts(ctx)
+	current, err := t.Store.RolloutsInFlight(ctx)
 	if err != nil {
+		t.requeue(pushes)
 		return err
 	}
 	byKey := map[[2]string]deploy.Rollout{}
 	for _, r := range current {
 		byKey[[2]string{string(r.Env), string(r.App)}] = r
 	}
+	var changes []change
 	for _, ev := range pushes {
 		for _, c := range ev.Carried {
 			k := [2]string{string(c.Env), string(c.App)}
 			if old, ok := byKey[k]; ok && !old.State.Final() {
 				before := old.State
 				old.State, old.Changed, old.Message = deploy.RolloutSuperseded, now, "a newer deployment follows: "+c.Version.String()
-				t.report(ctx, old, before)
+				changes = append(changes, change{old, before})
 			}
 			r := deploy.Rollout{Env: c.Env, App: c.App, Version: c.Version, Commit: ev.Commit, ActionID: ev.ActionID,
 				State: deploy.RolloutPending, Pushed: ev.Time, Changed: now}
@@ -182,21 +181,20 @@ func (t *Tracker) step(ctx context.Context, all bool) error {
 				r.Pushed = now
 			}
 			byKey[k] = r
-			t.report(ctx, r, "")
+			changes = append(changes, change{r, ""})
 		}
 	}
 	inFlight := map[string]bool{} // known before asking, so that no news is missed meanwhile
 	for _, r := range byKey {
-		if !r.State.Final() {
-			inFlight[AppName(r.Env, r.App)] = true
-		}
+		inFlight[AppName(r.Env, r.App)] = true
 	}
 	t.mu.Lock()
 	t.inFlight = inFlight
 	t.mu.Unlock()
+	arrived := t.arrival(ctx)
 	for _, r := range byKey {
-		if r.State.Final() || ctx.Err() != nil {
-			continue
+		if ctx.Err() != nil {
+			break
 		}
 		name := AppName(r.Env, r.App)
 		var app Application
@@ -214,56 +212,95 @@ func (t *Tracker) step(ctx context.Context, all bool) error {
 		var next deploy.Rollout
 		switch {
 		case errors.Is(err, ErrNotFound): // not (yet) generated from the env repo
-			next = Judge(r, Application{}, t.now(), t.Timing, t.at(r.Commit))
+			next = Judge(r, Application{}, t.now(), t.Timing, arrived(r))
 			if !next.State.Final() {
-				next.Message = "Argo CD has no Application " + AppName(r.Env, r.App) + " (yet)"
+				next.Message = "Argo CD has no Application " + name + " (yet)"
 			}
 		case err != nil:
 			next = Unreachable(r, err, t.now(), t.Timing)
 		default:
-			next = Judge(r, app, t.now(), t.Timing, t.at(r.Commit))
+			next = Judge(r, app, t.now(), t.Timing, arrived(r))
 		}
 		if next.State != r.State || next.Message != r.Message || next.Health != r.Health {
-			t.report(ctx, next, r.State)
+			changes = append(changes, change{next, r.State})
 		}
+	}
+	if err := t.report(ctx, changes); err != nil {
+		t.requeue(pushes)
+		return err
 	}
 	return nil
 }
 
-// at reports whether a revision is commit or one this process saw pushed after it.
-func (t *Tracker) at(commit string) func(string) bool {
-	commit = strings.ToLower(commit)
+// change is a rollout to save, and its state before (empty for a new one).
+type change struct {
+	r      deploy.Rollout
+	before deploy.RolloutState
+}
+
+// requeue puts pushes back for the next step (the store could not be read).
+func (t *Tracker) requeue(pushes []deploy.PushEvent) {
 	t.mu.Lock()
-	var later []string
-	for i, c := range t.commits {
-		if c == commit {
-			later = append([]string(nil), t.commits[i:]...)
-		}
-	}
+	t.pushes = append(pushes, t.pushes...)
 	t.mu.Unlock()
-	if later == nil {
-		later = []string{commit}
-	}
-	return func(rev string) bool {
-		rev = strings.ToLower(rev)
-		for _, c := range later {
-			if rev == c || (len(rev) >= MinCommitPrefix && strings.HasPrefix(c, rev)) {
+}
+
+// arrival answers, for a rollout, whether a revision Argo CD reports holds its commit: the
+// commit itself, or one that carried a later action (Kuberpult pushes actions in order; the
+// store knows which commit carried which, also after a restart). Answers are kept for the
+// step, as most Applications report the same branch head.
+func (t *Tracker) arrival(ctx context.Context) func(deploy.Rollout) func(string) bool {
+	last := map[string]int64{} // revision → its newest action, -1 for none
+	return func(r deploy.Rollout) func(string) bool {
+		commit := strings.ToLower(r.Commit)
+		return func(rev string) bool {
+			rev = strings.ToLower(rev)
+			if rev == commit || (len(rev) >= MinCommitPrefix && strings.HasPrefix(commit, rev)) {
 				return true
 			}
+			if len(rev) < MinCommitPrefix {
+				return false
+			}
+			id, ok := last[rev]
+			if !ok {
+				got, found, err := t.Store.LastActionOfCommit(ctx, rev)
+				switch {
+				case err != nil:
+					t.log().Warn("rollouts: which actions a commit carried", "commit", rev, "err", err)
+					return false // not kept: asked again next time
+				case found:
+					id = got
+				default:
+					id = -1
+				}
+				last[rev] = id
+			}
+			return id >= r.ActionID
 		}
-		return false
 	}
 }
 
-// report saves r and tells OnChange of it when its state is not before.
-func (t *Tracker) report(ctx context.Context, r deploy.Rollout, before deploy.RolloutState) {
-	if err := t.Store.SaveRollout(ctx, r); err != nil {
-		t.log().Error("save rollout", "env", r.Env, "app", r.App, "err", err)
-		return
+// report saves the changes in one transaction and tells OnChange of those whose state
+// changed. Unsaved, nothing is told: the next step judges again.
+func (t *Tracker) report(ctx context.Context, changes []change) error {
+	if len(changes) == 0 {
+		return nil
 	}
-	if t.OnChange != nil && r.State != before {
-		t.OnChange(r)
+	rs := make([]deploy.Rollout, 0, len(changes))
+	for _, c := range changes {
+		rs = append(rs, c.r)
 	}
+	if err := t.Store.SaveRollouts(ctx, rs...); err != nil {
+		return err
+	}
+	if t.OnChange != nil {
+		for _, c := range changes {
+			if c.r.State != c.before {
+				t.OnChange(c.r)
+			}
+		}
+	}
+	return nil
 }
 
 func (t *Tracker) now() time.Time {

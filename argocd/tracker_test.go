@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,32 +14,61 @@ import (
 	"kuberpult/deploy"
 )
 
-// memRollouts keeps rollouts as the store does (the latest per env and app); the store's
-// own conformance suite checks the real one.
+// memRollouts keeps rollouts as the store does (the latest per env and app) and the
+// commits that carried actions (push); the store's own conformance suite checks the real
+// one.
 type memRollouts struct {
-	mu sync.Mutex
-	m  map[[2]string]deploy.Rollout
+	mu      sync.Mutex
+	m       map[[2]string]deploy.Rollout
+	actions map[string]int64 // commit → its newest action
 }
 
-func (s *memRollouts) SaveRollout(_ context.Context, r deploy.Rollout) error {
+func (s *memRollouts) SaveRollouts(_ context.Context, rs ...deploy.Rollout) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
 		s.m = map[[2]string]deploy.Rollout{}
 	}
-	s.m[[2]string{string(r.Env), string(r.App)}] = r
+	for _, r := range rs {
+		s.m[[2]string{string(r.Env), string(r.App)}] = r
+	}
 	return nil
 }
 
-func (s *memRollouts) Rollouts(context.Context) ([]deploy.Rollout, error) {
+func (s *memRollouts) RolloutsInFlight(context.Context) ([]deploy.Rollout, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []deploy.Rollout
 	for _, r := range s.m {
-		out = append(out, r)
+		if !r.State.Final() {
+			out = append(out, r)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Env < out[j].Env })
 	return out, nil
+}
+
+func (s *memRollouts) LastActionOfCommit(_ context.Context, rev string) (int64, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var last int64
+	found := false
+	for commit, id := range s.actions {
+		if strings.HasPrefix(commit, rev) && (!found || id > last) {
+			last, found = id, true
+		}
+	}
+	return last, found, nil
+}
+
+// push records that commit carried action, as the git writer's MarkPushed does.
+func (s *memRollouts) push(commit string, action int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.actions == nil {
+		s.actions = map[string]int64{}
+	}
+	s.actions[commit] = action
 }
 
 func (s *memRollouts) get(env deploy.Env, app deploy.App) deploy.Rollout {
@@ -115,7 +145,22 @@ func TestTrackerFollowsAPush(t *testing.T) {
 	if got := store.get("staging", "checkout"); got.Version != 4 {
 		t.Errorf("the newest push is followed: %+v", got)
 	}
-	want := "checkout:pending checkout:progressing checkout:unknown checkout:progressing checkout:successful checkout:pending checkout:superseded checkout:pending"
+
+	// Argo CD reports the branch head it read: an older commit is not the rollout's, a
+	// commit that carried a later action holds it — known from the store after a restart.
+	const c4 = "4444444444444444444444444444444444444444"
+	store.push(c1, 5)
+	store.push(c3, 9)
+	store.push(c4, 12) // another app's deployment, pushed before the restart
+	tr = newTracker()
+	fake.Set(argoApp("staging", "checkout", c1, argocd.Synced, argocd.Healthy))
+	step(deploy.RolloutPending)
+	fake.Set(argoApp("staging", "checkout", c4[:8], argocd.Synced, argocd.Healthy))
+	step(deploy.RolloutProgressing)
+	step(deploy.RolloutSuccessful)
+
+	want := "checkout:pending checkout:progressing checkout:unknown checkout:progressing checkout:successful checkout:pending checkout:superseded checkout:pending" +
+		" checkout:progressing checkout:successful"
 	if got := join(changes); got != want {
 		t.Errorf("changes:\n%s\nwant:\n%s", got, want)
 	}

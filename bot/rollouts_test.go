@@ -56,7 +56,7 @@ func TestAppHomeShowsRollouts(t *testing.T) {
 		{Env: "development", App: "checkout", Version: 1, Commit: "c1", State: deploy.RolloutUnhealthy, Pushed: time.Now()},
 		{Env: "development", App: "cart", Version: 1, Commit: "c1", State: deploy.RolloutProgressing, Pushed: time.Now()},
 	} {
-		if err := hs.db.SaveRollout(t.Context(), r); err != nil {
+		if err := hs.db.SaveRollouts(t.Context(), r); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"kuberpult/deploy"
 )
@@ -14,6 +15,10 @@ var (
 		ON CONFLICT (env, app) DO UPDATE SET state = excluded.state, body = excluded.body`)
 	qRollouts      = stmt(`SELECT body FROM rollouts ORDER BY env, app`)
 	qRolloutsOfApp = stmt(`SELECT body FROM rollouts WHERE app = ? ORDER BY env`)
+	// The states that are not final (deploy.RolloutState.Final).
+	qRolloutsInFlight = stmt(`SELECT body FROM rollouts WHERE state IN ('pending', 'progressing', 'unknown') ORDER BY env, app`)
+	// Commit hashes are lowercase hex: [rev, rev~) holds rev and the hashes it abbreviates.
+	qLastActionOfCommit = stmt(`SELECT max(id) FROM audit WHERE commit_hash >= ? AND commit_hash < ? AND commit_hash <> ''`)
 )
 
 func (v *view) Rollouts(ctx context.Context, app deploy.App) ([]deploy.Rollout, error) {
@@ -47,24 +52,70 @@ func scanRollouts(rows *sql.Rows) ([]deploy.Rollout, error) {
 	return out, rows.Err()
 }
 
-// SaveRollout records the rollout of (r.Env, r.App), replacing the one before: only the
-// latest deployment of an app on an environment is followed.
-func (db *DB) SaveRollout(ctx context.Context, r deploy.Rollout) error {
-	if r.Env == "" || r.App == "" || r.State == "" {
-		return fmt.Errorf("save rollout: env %q, app %q, state %q: all are needed", r.Env, r.App, r.State)
+// SaveRollouts records rollouts in one transaction, each replacing the one of its (Env,
+// App) before: only the latest deployment of an app on an environment is followed. A
+// rollout without env, app or state is refused, and then none is saved.
+func (db *DB) SaveRollouts(ctx context.Context, rs ...deploy.Rollout) error {
+	bodies := make([][]byte, len(rs))
+	for i, r := range rs {
+		if r.Env == "" || r.App == "" || r.State == "" {
+			return fmt.Errorf("save rollout: env %q, app %q, state %q: all are needed", r.Env, r.App, r.State)
+		}
+		body, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("encode rollout: %w", err)
+		}
+		bodies[i] = body
 	}
-	body, err := json.Marshal(r)
+	if len(rs) == 0 {
+		return nil
+	}
+	err := db.update(ctx, func(rn runner) error {
+		for i, r := range rs {
+			if _, err := rn.exec(ctx, qSaveRollout, string(r.Env), string(r.App), string(r.State), bodies[i]); err != nil {
+				return fmt.Errorf("%s on %s: %w", r.App, r.Env, err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("encode rollout: %w", err)
+		return fmt.Errorf("save rollouts: %w", err)
 	}
-	err = db.update(ctx, func(rn runner) error {
-		_, err := rn.exec(ctx, qSaveRollout, string(r.Env), string(r.App), string(r.State), body)
+	return nil
+}
+
+// RolloutsInFlight returns the rollouts that are not over yet.
+func (db *DB) RolloutsInFlight(ctx context.Context) ([]deploy.Rollout, error) {
+	var out []deploy.Rollout
+	err := db.snapshot(ctx, func(rn runner) error {
+		rows, err := rn.query(ctx, qRolloutsInFlight)
+		if err != nil {
+			return err
+		}
+		out, err = scanRollouts(rows)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("save rollout of %s on %s: %w", r.App, r.Env, err)
+		return nil, fmt.Errorf("read rollouts in flight: %w", err)
 	}
-	return nil
+	return out, nil
+}
+
+// LastActionOfCommit returns the newest action that the env-repo commit rev (or a commit
+// whose hash starts with rev) carried, and false when none did: Kuberpult pushes actions
+// in order, so a commit whose last action is at least a rollout's action holds it.
+func (db *DB) LastActionOfCommit(ctx context.Context, rev string) (int64, bool, error) {
+	rev = strings.ToLower(rev)
+	var id sql.NullInt64
+	if rev != "" {
+		err := db.snapshot(ctx, func(rn runner) error {
+			return rn.queryRow(ctx, qLastActionOfCommit, rev, rev+"~").Scan(&id)
+		})
+		if err != nil {
+			return 0, false, fmt.Errorf("actions of commit %s: %w", rev, err)
+		}
+	}
+	return id.Int64, id.Valid, nil
 }
 
 // Rollouts returns the latest rollout of every (environment, app) that has one.

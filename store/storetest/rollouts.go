@@ -11,7 +11,8 @@ import (
 )
 
 // testRollouts: the latest rollout of each (env, app) is kept, replaced by a newer one and
-// read back whole; a rollout without env, app or state is refused.
+// read back whole; those in flight are read alone; a batch with a rollout without env, app
+// or state is refused whole.
 func testRollouts(t *testing.T, s Store) {
 	ctx := t.Context()
 	if rs, err := s.Rollouts(ctx); err != nil || len(rs) != 0 {
@@ -22,10 +23,11 @@ func testRollouts(t *testing.T, s Store) {
 		Pushed: at(2).UTC(), Checked: at(4).UTC(), Changed: at(4).UTC(), Steady: at(3).UTC(), Message: "healthy"}
 	newer := first
 	newer.Version, newer.Commit, newer.State = 2, "c3", deploy.RolloutProgressing
-	for _, r := range []deploy.Rollout{first, other, newer} {
-		if err := s.SaveRollout(ctx, r); err != nil {
-			t.Fatal(err)
-		}
+	if err := s.SaveRollouts(ctx, first, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveRollouts(ctx, newer); err != nil {
+		t.Fatal(err)
 	}
 	got, err := s.Rollouts(ctx)
 	if err != nil {
@@ -48,9 +50,70 @@ func testRollouts(t *testing.T, s Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	inFlight, err := s.RolloutsInFlight(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]deploy.Rollout{newer}, inFlight); diff != "" {
+		t.Errorf("RolloutsInFlight (-want +got):\n%s", diff)
+	}
+	for _, st := range []deploy.RolloutState{deploy.RolloutPending, deploy.RolloutProgressing, deploy.RolloutUnknown, deploy.RolloutSuccessful,
+		deploy.RolloutError, deploy.RolloutUnhealthy, deploy.RolloutTimeout, deploy.RolloutSuperseded} {
+		r := deploy.Rollout{Env: "states", App: deploy.App(st), State: st}
+		if err := s.SaveRollouts(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		inFlight, err := s.RolloutsInFlight(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, f := range inFlight {
+			found = found || f.Env == "states" && f.App == deploy.App(st)
+		}
+		if found == st.Final() {
+			t.Errorf("a %s rollout in flight: %v", st, found)
+		}
+	}
+	valid := deploy.Rollout{Env: "e", App: "fine", State: deploy.RolloutPending}
 	for _, bad := range []deploy.Rollout{{App: "a", State: deploy.RolloutPending}, {Env: "e", State: deploy.RolloutPending}, {Env: "e", App: "a"}} {
-		if err := s.SaveRollout(ctx, bad); err == nil {
-			t.Errorf("SaveRollout(%+v) succeeded", bad)
+		if err := s.SaveRollouts(ctx, valid, bad); err == nil {
+			t.Errorf("SaveRollouts(%+v) succeeded", bad)
+		}
+	}
+	all, err := s.Rollouts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range all {
+		if r.App == "fine" {
+			t.Errorf("a refused batch saved %+v", r)
+		}
+	}
+}
+
+// testCommitActions: the newest action a commit carried is found by its hash or a prefix
+// of it, in any case; a commit nobody pushed has none.
+func testCommitActions(t *testing.T, s Store) {
+	ctx := t.Context()
+	const a, b = "aaaaaaa1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbb2bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	id1, _, _ := deployWithRepo(t, s, 1, 1)
+	id2, _, _ := deployWithRepo(t, s, 2, 2)
+	id3, _, _ := deployWithRepo(t, s, 3, 3)
+	if _, ok, err := s.LastActionOfCommit(ctx, a); ok || err != nil {
+		t.Errorf("before the push: %v, %v", ok, err)
+	}
+	if err := s.MarkPushed(ctx, []deploy.Pushed{{ID: id1, Commit: a}, {ID: id2, Commit: b}, {ID: id3, Commit: b}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		rev  string
+		want int64
+		ok   bool
+	}{{a, id1, true}, {b, id3, true}, {"BBBBBBB2", id3, true}, {"aaaaaaa1", id1, true}, {"aaaaaaa2", 0, false}, {"c" + a[1:], 0, false}, {"", 0, false}} {
+		got, ok, err := s.LastActionOfCommit(ctx, tt.rev)
+		if err != nil || got != tt.want || ok != tt.ok {
+			t.Errorf("LastActionOfCommit(%q) = %d, %v, %v; want %d, %v", tt.rev, got, ok, err, tt.want, tt.ok)
 		}
 	}
 }

@@ -41,8 +41,10 @@ type Store interface {
 	ActionCommit(ctx context.Context, actionID int64) (string, error)
 	Remind(ctx context.Context, name string, now time.Time) (bool, error)
 
-	SaveRollout(ctx context.Context, r deploy.Rollout) error
+	SaveRollouts(ctx context.Context, rs ...deploy.Rollout) error
 	Rollouts(ctx context.Context) ([]deploy.Rollout, error)
+	RolloutsInFlight(ctx context.Context) ([]deploy.Rollout, error)
+	LastActionOfCommit(ctx context.Context, rev string) (int64, bool, error)
 }
 
 type test struct {
@@ -52,6 +54,7 @@ type test struct {
 
 var tests = []test{
 	{"ping", testPing},
+	{"commit actions", testCommitActions},
 	{"releases round trip", testReleases},
 	{"apps from releases and owners", testApps},
 	{"duplicate release conflicts and writes nothing", testDuplicateRelease},
