@@ -191,35 +191,60 @@ func (t *Tracker) step(ctx context.Context, all bool) error {
 	t.mu.Lock()
 	t.inFlight = inFlight
 	t.mu.Unlock()
-	arrived := t.arrival(ctx)
+	// What Argo CD says of each rollout to judge: from the stream's news, or asked, a few
+	// at a time (a train carries thousands).
+	type answer struct {
+		r   deploy.Rollout
+		app Application
+		err error
+	}
+	var answers []*answer
+	var asking sync.WaitGroup
+	slots := make(chan struct{}, askAtOnce)
 	for _, r := range byKey {
-		if ctx.Err() != nil {
-			break
-		}
 		name := AppName(r.Env, r.App)
-		var app Application
-		var err error
+		a := &answer{r: r}
 		if ev, ok := news[name]; ok && !r.Checked.IsZero() && ev.Application.Spec.Project == string(r.Env) {
-			app = ev.Application
+			a.app = ev.Application
 			if ev.Type == Deleted {
-				app, err = Application{}, ErrNotFound
+				a.app, a.err = Application{}, ErrNotFound
 			}
 		} else if all || r.Checked.IsZero() {
-			app, err = t.Client.ApplicationInProject(ctx, string(r.Env), name, r.Checked.IsZero())
+			asking.Add(1)
+			go func() {
+				defer asking.Done()
+				select {
+				case slots <- struct{}{}:
+				case <-ctx.Done():
+					a.err = ctx.Err()
+					return
+				}
+				defer func() { <-slots }()
+				a.app, a.err = t.Client.ApplicationInProject(ctx, string(r.Env), name, r.Checked.IsZero())
+			}()
 		} else {
 			continue
 		}
+		answers = append(answers, a)
+	}
+	asking.Wait()
+	arrived := t.arrival(ctx)
+	for _, a := range answers {
+		if ctx.Err() != nil {
+			break
+		}
+		r := a.r
 		var next deploy.Rollout
 		switch {
-		case errors.Is(err, ErrNotFound): // not (yet) generated from the env repo
+		case errors.Is(a.err, ErrNotFound): // not (yet) generated from the env repo
 			next = Judge(r, Application{}, t.now(), t.Timing, arrived(r))
 			if !next.State.Final() {
-				next.Message = "Argo CD has no Application " + name + " (yet)"
+				next.Message = "Argo CD has no Application " + AppName(r.Env, r.App) + " (yet)"
 			}
-		case err != nil:
-			next = Unreachable(r, err, t.now(), t.Timing)
+		case a.err != nil:
+			next = Unreachable(r, a.err, t.now(), t.Timing)
 		default:
-			next = Judge(r, app, t.now(), t.Timing, arrived(r))
+			next = Judge(r, a.app, t.now(), t.Timing, arrived(r))
 		}
 		if next.State != r.State || next.Message != r.Message || next.Health != r.Health {
 			changes = append(changes, change{next, r.State})
@@ -231,6 +256,9 @@ func (t *Tracker) step(ctx context.Context, all bool) error {
 	}
 	return nil
 }
+
+// askAtOnce is how many Applications a step asks Argo CD for at the same time.
+const askAtOnce = 8
 
 // change is a rollout to save, and its state before (empty for a new one).
 type change struct {

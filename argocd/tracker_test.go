@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -239,5 +240,51 @@ func TestTrackerHearsTheStream(t *testing.T) {
 	}
 	if got := fake.Requests("/api/v1/applications/production-cart"); got != 0 {
 		t.Errorf("an Application not in flight was asked for %d times", got)
+	}
+}
+
+// TestTrackerTrain: a push that carries many apps is judged in one step, each Application
+// asked for once.
+func TestTrackerTrain(t *testing.T) {
+	fake := argocdfake.New(t)
+	client, err := argocd.New(argocd.Options{Server: fake.URL(), Token: fake.Token()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &memRollouts{}
+	var mu sync.Mutex
+	ended := map[deploy.App]deploy.RolloutState{}
+	tr := &argocd.Tracker{Client: client, Store: store, Timing: argocd.Timing{Timeout: time.Hour},
+		OnChange: func(r deploy.Rollout) {
+			mu.Lock()
+			defer mu.Unlock()
+			ended[r.App] = r.State
+		}}
+	ev := deploy.PushEvent{ActionID: 3, Commit: c2, Time: time.Now()}
+	for i := range 30 {
+		app := deploy.App("app" + strconv.Itoa(i))
+		ev.Carried = append(ev.Carried, deploy.Carried{Env: "production", App: app, Version: 1})
+		health := argocd.Healthy
+		if i == 7 {
+			health = argocd.Degraded
+		}
+		fake.Set(argoApp("production", string(app), c2, argocd.Synced, health))
+	}
+	tr.Pushed(ev)
+	if err := tr.Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		app := deploy.App("app" + strconv.Itoa(i))
+		want := deploy.RolloutSuccessful
+		if i == 7 {
+			want = deploy.RolloutUnhealthy
+		}
+		if got := store.get("production", app); got.State != want || ended[app] != want {
+			t.Errorf("%s: %s (told %s), want %s", app, got.State, ended[app], want)
+		}
+		if n := fake.Requests("/api/v1/applications/production-" + string(app)); n != 1 {
+			t.Errorf("%s asked for %d times", app, n)
+		}
 	}
 }
