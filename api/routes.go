@@ -89,6 +89,7 @@ func (s *Server) buildRoutes() []route {
 			newRoute(prefix+"/environment-groups/{group}/locks/{lock}", putDelete, s.handleLock(groupLock)),
 			newRoute(prefix+"/environments/{env}/releasetrain", putOnly, s.handleTrain),
 			newRoute(prefix+"/environment-groups/{group}/releasetrain", putOnly, s.handleTrain),
+			newRoute(prefix+"/environment-groups/{group}/rollout-status", getPost, s.handleGroupRolloutStatus),
 		)
 	}
 	return append(rs,

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"kuberpult/commands"
@@ -66,6 +67,9 @@ type Options struct {
 	Metrics []MetricFunc
 	// MaxRequestBytes limits a release request body; 0 means DefaultMaxRequestBytes.
 	MaxRequestBytes int64
+	// FollowsRollouts says that Argo CD's rollouts are followed (an argocd section): the
+	// group rollout-status endpoint answers only then.
+	FollowsRollouts bool
 }
 
 // Server is the HTTP API. Its routes (the four lock routes also answer with an /api prefix,
@@ -76,6 +80,8 @@ type Options struct {
 //	PUT|DELETE /environments/<env>/applications/<app>/locks/<id> app lock
 //	PUT|DELETE /environments/<env>/lock/team/<team>/<id>         team lock
 //	PUT|DELETE /environment-groups/<group>/locks/<id>            the same environment lock on every env of the group
+//	GET|POST   /environment-groups/<group>/rollout-status        Kuberpult's rollout status of a group (rollout_status.go)
+//	GET        /api/environments/<env>/applications/<app>/rollout the last known rollout there
 //	GET        /api/environments/<env>/applications/<app>/commit the source commit deployed there
 //	GET        /api/environments, /api/applications, /api/locks read-only JSON for boards (see read.go)
 //	GET        /healthz                                          200 "ok" while the process runs
@@ -103,6 +109,10 @@ type Server struct {
 	authenticate authenticator
 	metrics      *metrics
 	routes       []route
+
+	followsRollouts bool
+	stopping        chan struct{} // closed when Serve begins to shut down
+	stopOnce        sync.Once
 }
 
 // New returns a Server. It panics if opts.Handler is nil, or if
@@ -118,6 +128,8 @@ func New(opts Options) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.ready = opts.Ready
+	s.followsRollouts = opts.FollowsRollouts
+	s.stopping = make(chan struct{})
 	s.maxBytes = opts.MaxRequestBytes
 	if s.maxBytes <= 0 {
 		s.maxBytes = DefaultMaxRequestBytes
@@ -160,6 +172,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve http api: %w", err)
 	case <-ctx.Done():
 	}
+	s.stopOnce.Do(func() { close(s.stopping) }) // requests that wait answer now
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)

@@ -42,8 +42,9 @@ type stack struct {
 }
 
 type stackOptions struct {
-	tokens []Token
-	policy *policy.Policy
+	tokens          []Token
+	policy          *policy.Policy
+	followsRollouts bool
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -57,7 +58,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	log := newJSONLogger(logs)
 	h := commands.New(commands.Options{Store: db, Environments: testEnvs(), Policy: o.policy,
 		Now: func() time.Time { return t0 }, Logger: log})
-	srv := startServer(t, Options{Handler: h, Tokens: o.tokens, Logger: log})
+	srv := startServer(t, Options{Handler: h, Tokens: o.tokens, Logger: log, FollowsRollouts: o.followsRollouts})
 	return &stack{t: t, db: db, h: h, srv: srv, logs: logs}
 }
 

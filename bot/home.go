@@ -79,7 +79,7 @@ func homeView(st deploy.State, envs deploy.Environments, windows func(deploy.Env
 					switch {
 					case r.State == deploy.RolloutSuccessful, r.State == deploy.RolloutSuperseded:
 					case r.State.Final():
-						cell += fmt.Sprintf(" 🔴 %s", r.State)
+						cell += fmt.Sprintf(" 🔴 %s %s", r.State, ago(now, r.Changed))
 					default:
 						cell += fmt.Sprintf(" 🟡 %s %s", r.State, ago(now, r.Pushed))
 					}

@@ -53,7 +53,7 @@ func TestAppHomeShowsRollouts(t *testing.T) {
 	hs.release("checkout", 1, "development", "staging", "production")
 	hs.release("cart", 1, "development", "staging", "production")
 	for _, r := range []deploy.Rollout{
-		{Env: "development", App: "checkout", Version: 1, Commit: "c1", State: deploy.RolloutUnhealthy, Pushed: time.Now()},
+		{Env: "development", App: "checkout", Version: 1, Commit: "c1", State: deploy.RolloutUnhealthy, Pushed: time.Now().Add(-time.Hour), Changed: time.Now().Add(-50 * time.Minute)},
 		{Env: "development", App: "cart", Version: 1, Commit: "c1", State: deploy.RolloutProgressing, Pushed: time.Now()},
 	} {
 		if err := hs.db.SaveRollouts(t.Context(), r); err != nil {
@@ -66,7 +66,7 @@ func TestAppHomeShowsRollouts(t *testing.T) {
 	if len(views) == 0 {
 		t.Fatal("no App Home")
 	}
-	for _, want := range []string{"development 1 🔴 unhealthy", "development 1 🟡 progressing just now"} {
+	for _, want := range []string{"development 1 🔴 unhealthy 50m ago", "development 1 🟡 progressing just now"} {
 		if !strings.Contains(string(views[0].Blocks), want) {
 			t.Errorf("App Home lacks %q: %s", want, views[0].Blocks)
 		}

@@ -298,6 +298,8 @@ func (a *app) apiServer() *api.Server {
 		Logger:  a.log,
 		Ready:   a.ready,
 		Metrics: a.metrics(),
+
+		FollowsRollouts: a.cfg.ArgoCD.Enabled(),
 	})
 }
 
