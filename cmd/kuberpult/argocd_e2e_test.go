@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -143,12 +144,62 @@ func TestRolloutsFollowedThroughArgoCD(t *testing.T) {
 	if !strings.Contains(out.String(), "Argo CD:\n  ✅ development 1: successful (healthy), checked") {
 		t.Errorf("status checkout:\n%s", out.String())
 	}
+	if !strings.Contains(logs.String(), "state=successful") {
+		t.Errorf("the log does not say the rollout ended:\n%s", logs.String())
+	}
+
+	// A restart during a rollout: serve stops while checkout 2 is pending, and another
+	// app's release is pushed on top; after the start, Argo CD reports that later commit,
+	// which holds checkout 2 — known from the database.
+	release := func(app string, v int) string {
+		t.Helper()
+		resp, err := http.DefaultClient.Do(kuberpultCLIRelease(t, base, app, v, "development"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var pushed string
+		waitFor(t, app+" pushed", func() bool {
+			out, err := exec.Command("git", "--git-dir", bare, "log", "-1", "--format=%H %s", "main").Output()
+			if err == nil && strings.Contains(string(out), fmt.Sprintf("deploy %s %d to development", app, v)) {
+				pushed = strings.Fields(string(out))[0]
+				return true
+			}
+			return false
+		})
+		return pushed
+	}
+	release("checkout", 2)
+	waitFor(t, "checkout 2 followed", func() bool { r := state(); return r.Version == 2 && r.State == deploy.RolloutPending })
+	later := release("search", 1)
 	cancel()
 	if err := <-serveErr; err != nil {
 		t.Fatalf("serve: %v", err)
 	}
-	if !strings.Contains(logs.String(), "state=successful") {
-		t.Errorf("the log does not say the rollout ended:\n%s", logs.String())
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	go func() { serveErr <- run(ctx, []string{"serve", "--config", cfgPath}, nil, io.Discard, &logs) }()
+	waitHealthy(t, base, serveErr)
+	a.Status.Sync.Revision = later
+	fake.Set(a)
+	waitFor(t, "checkout 2 successful after the restart", func() bool { r := state(); return r.Version == 2 && r.State == deploy.RolloutSuccessful })
+
+	// Kuberpult's group rollout status, as a CI step waiting for the group would ask.
+	resp, err = http.Post(base+"/environment-groups/development/rollout-status", "application/json", strings.NewReader(`{"waitDuration":"2s"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// cart failed; search was never seen by Argo CD: Application missing → still pending.
+	want := `{"status":"unhealthy","applications":[{"application":"cart","environment":"development","status":"unhealthy"},` +
+		`{"application":"search","environment":"development","status":"pending"}]}`
+	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != want {
+		t.Errorf("rollout-status: %d %s\nwant %s", resp.StatusCode, body, want)
+	}
+	cancel()
+	if err := <-serveErr; err != nil {
+		t.Fatalf("serve: %v", err)
 	}
 }
 
