@@ -17,6 +17,7 @@ type Rollouts interface {
 	SaveRollouts(ctx context.Context, rs ...deploy.Rollout) error
 	RolloutsInFlight(ctx context.Context) ([]deploy.Rollout, error)
 	LastActionOfCommit(ctx context.Context, rev string) (int64, bool, error)
+	UntrackedPushes(ctx context.Context, since time.Time) ([]deploy.PushEvent, error)
 }
 
 // Tracker follows every pushed deployment until Argo CD runs it (Judge): it hears of
@@ -76,6 +77,7 @@ func (t *Tracker) Run(ctx context.Context) error {
 	if poll <= 0 {
 		poll = 5 * time.Second
 	}
+	t.recover(ctx)
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	go t.watch(ctx)
@@ -94,6 +96,26 @@ func (t *Tracker) Run(ctx context.Context) error {
 		case <-t.newsCh:
 			all = false
 		}
+	}
+}
+
+// recover follows the pushes that no rollout follows yet, within the timeout: those this
+// tracker did not hear of because the program stopped (or died) between a push and its event.
+func (t *Tracker) recover(ctx context.Context) {
+	timeout := t.Timing.Timeout
+	if timeout <= 0 {
+		timeout = DefaultRolloutTimeout
+	}
+	evs, err := t.Store.UntrackedPushes(ctx, t.now().Add(-timeout))
+	if err != nil {
+		t.log().Warn("rollouts: the pushes of before the start are not followed", "err", err)
+		return
+	}
+	for _, ev := range evs {
+		t.Pushed(ev)
+	}
+	if len(evs) > 0 {
+		t.log().Info("rollouts: following pushes made before the start", "pushes", len(evs))
 	}
 }
 

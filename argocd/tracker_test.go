@@ -22,6 +22,8 @@ type memRollouts struct {
 	mu      sync.Mutex
 	m       map[[2]string]deploy.Rollout
 	actions map[string]int64 // commit → its newest action
+	// untracked is what UntrackedPushes answers
+	untracked []deploy.PushEvent
 }
 
 func (s *memRollouts) SaveRollouts(_ context.Context, rs ...deploy.Rollout) error {
@@ -60,6 +62,12 @@ func (s *memRollouts) LastActionOfCommit(_ context.Context, rev string) (int64, 
 		}
 	}
 	return last, found, nil
+}
+
+func (s *memRollouts) UntrackedPushes(context.Context, time.Time) ([]deploy.PushEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.untracked, nil
 }
 
 // push records that commit carried action, as the git writer's MarkPushed does.
@@ -286,5 +294,30 @@ func TestTrackerTrain(t *testing.T) {
 		if n := fake.Requests("/api/v1/applications/production-" + string(app)); n != 1 {
 			t.Errorf("%s asked for %d times", app, n)
 		}
+	}
+}
+
+// TestTrackerFollowsPushesItMissed: a push made while no tracker listened (the program
+// stopped between the push and its event) is followed once the tracker runs.
+func TestTrackerFollowsPushesItMissed(t *testing.T) {
+	fake := argocdfake.New(t)
+	client, err := argocd.New(argocd.Options{Server: fake.URL(), Token: fake.Token()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &memRollouts{untracked: []deploy.PushEvent{{ActionID: 4, Commit: c2, Time: time.Now(), Carried: []deploy.Carried{{Env: "staging", App: "checkout", Version: 4}}}}}
+	fake.Set(argoApp("staging", "checkout", c2, argocd.Synced, argocd.Healthy))
+	tr := &argocd.Tracker{Client: client, Store: store, Poll: time.Hour, Timing: argocd.Timing{Timeout: time.Hour}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	for ctx.Err() == nil && store.get("staging", "checkout").State != deploy.RolloutSuccessful {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if r := store.get("staging", "checkout"); r.State != deploy.RolloutSuccessful || r.ActionID != 4 || r.Version != 4 {
+		t.Errorf("the missed push: %+v", r)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"kuberpult/deploy"
 )
@@ -17,6 +18,8 @@ var (
 	qRolloutsOfApp = stmt(`SELECT body FROM rollouts WHERE app = ? ORDER BY env`)
 	// The states that are not final (deploy.RolloutState.Final).
 	qRolloutsInFlight = stmt(`SELECT body FROM rollouts WHERE state IN ('pending', 'progressing', 'unknown') ORDER BY env, app`)
+	qPushedSince = stmt(`SELECT env, app, version, commit_hash, action_id, deployed_at FROM deployments
+		WHERE commit_hash <> '' AND deployed_at >= ? ORDER BY action_id, env, app`)
 	// Commit hashes are lowercase hex: [rev, rev~) holds rev and the hashes it abbreviates.
 	qLastActionOfCommit = stmt(`SELECT max(id) FROM audit WHERE commit_hash >= ? AND commit_hash < ? AND commit_hash <> ''`)
 )
@@ -97,6 +100,57 @@ func (db *DB) RolloutsInFlight(ctx context.Context) ([]deploy.Rollout, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read rollouts in flight: %w", err)
+	}
+	return out, nil
+}
+
+// UntrackedPushes returns, as push events, the current deployments pushed since since that no
+// rollout follows: their (env, app) has no rollout of that action or a later one. They are
+// what a tracker missed when it stopped between a push and hearing of it.
+func (db *DB) UntrackedPushes(ctx context.Context, since time.Time) ([]deploy.PushEvent, error) {
+	var out []deploy.PushEvent
+	err := db.snapshot(ctx, func(rn runner) error {
+		rows, err := rn.query(ctx, qRollouts)
+		if err != nil {
+			return err
+		}
+		rs, err := scanRollouts(rows)
+		if err != nil {
+			return err
+		}
+		tracked := map[[2]string]int64{}
+		for _, r := range rs {
+			tracked[[2]string{string(r.Env), string(r.App)}] = r.ActionID
+		}
+		rows, err = rn.query(ctx, qPushedSince, fmtTime(since))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var env, app, commit, at string
+			var version uint64
+			var action int64
+			if err := rows.Scan(&env, &app, &version, &commit, &action, &at); err != nil {
+				return err
+			}
+			if id, ok := tracked[[2]string{env, app}]; ok && id >= action {
+				continue
+			}
+			when, err := parseTime(at)
+			if err != nil {
+				return err
+			}
+			if len(out) == 0 || out[len(out)-1].ActionID != action {
+				out = append(out, deploy.PushEvent{ActionID: action, Commit: commit, Time: when})
+			}
+			ev := &out[len(out)-1]
+			ev.Carried = append(ev.Carried, deploy.Carried{Env: deploy.Env(env), App: deploy.App(app), Version: deploy.Version(version)})
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("untracked pushes: %w", err)
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -115,5 +116,49 @@ func testCommitActions(t *testing.T, s Store) {
 		if err != nil || got != tt.want || ok != tt.ok {
 			t.Errorf("LastActionOfCommit(%q) = %d, %v, %v; want %d, %v", tt.rev, got, ok, err, tt.want, tt.ok)
 		}
+	}
+}
+
+// testUntrackedPushes: a pushed deployment no rollout follows is found (as its push event),
+// not when it is not pushed yet, older than asked, or followed by a rollout of its action or
+// a later one.
+func testUntrackedPushes(t *testing.T, s Store) {
+	ctx := t.Context()
+	untracked := func(since time.Time) []deploy.PushEvent {
+		t.Helper()
+		evs, err := s.UntrackedPushes(ctx, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	id1, d1, _ := deployWithRepo(t, s, 1, 1)
+	if evs := untracked(at(0)); len(evs) != 0 {
+		t.Errorf("before the push: %+v", evs)
+	}
+	const c = "cccccccccccccccccccccccccccccccccccccccc"
+	if err := s.MarkPushed(ctx, []deploy.Pushed{{ID: id1, Commit: c}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []deploy.PushEvent{{ActionID: id1, Commit: c, Time: d1.Time.UTC(), Carried: []deploy.Carried{{Env: "staging", App: "checkout", Version: 1}}}}
+	if diff := cmp.Diff(want, untracked(at(0))); diff != "" {
+		t.Errorf("untracked (-want +got):\n%s", diff)
+	}
+	if evs := untracked(at(2)); len(evs) != 0 {
+		t.Errorf("pushes since a later time: %+v", evs)
+	}
+	older := deploy.Rollout{Env: "staging", App: "checkout", Version: 0, Commit: "b", ActionID: id1 - 1, State: deploy.RolloutSuccessful}
+	if err := s.SaveRollouts(ctx, older); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, untracked(at(0))); diff != "" {
+		t.Errorf("with an older rollout (-want +got):\n%s", diff)
+	}
+	followed := deploy.Rollout{Env: "staging", App: "checkout", Version: 1, Commit: c, ActionID: id1, State: deploy.RolloutPending}
+	if err := s.SaveRollouts(ctx, followed); err != nil {
+		t.Fatal(err)
+	}
+	if evs := untracked(at(0)); len(evs) != 0 {
+		t.Errorf("a followed push: %+v", evs)
 	}
 }

@@ -45,6 +45,7 @@ type Store interface {
 	Rollouts(ctx context.Context) ([]deploy.Rollout, error)
 	RolloutsInFlight(ctx context.Context) ([]deploy.Rollout, error)
 	LastActionOfCommit(ctx context.Context, rev string) (int64, bool, error)
+	UntrackedPushes(ctx context.Context, since time.Time) ([]deploy.PushEvent, error)
 }
 
 type test struct {
@@ -55,6 +56,7 @@ type test struct {
 var tests = []test{
 	{"ping", testPing},
 	{"commit actions", testCommitActions},
+	{"untracked pushes", testUntrackedPushes},
 	{"releases round trip", testReleases},
 	{"apps from releases and owners", testApps},
 	{"duplicate release conflicts and writes nothing", testDuplicateRelease},
