@@ -18,7 +18,7 @@ var (
 	qRolloutsOfApp = stmt(`SELECT body FROM rollouts WHERE app = ? ORDER BY env`)
 	// The states that are not final (deploy.RolloutState.Final).
 	qRolloutsInFlight = stmt(`SELECT body FROM rollouts WHERE state IN ('pending', 'progressing', 'unknown') ORDER BY env, app`)
-	qPushedSince = stmt(`SELECT env, app, version, commit_hash, action_id, deployed_at FROM deployments
+	qPushedSince      = stmt(`SELECT env, app, version, commit_hash, action_id, deployed_at FROM deployments
 		WHERE commit_hash <> '' AND deployed_at >= ? ORDER BY action_id, env, app`)
 	// Commit hashes are lowercase hex: [rev, rev~) holds rev and the hashes it abbreviates.
 	qLastActionOfCommit = stmt(`SELECT max(id) FROM audit WHERE commit_hash >= ? AND commit_hash < ? AND commit_hash <> ''`)
