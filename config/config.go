@@ -30,6 +30,7 @@ type Config struct {
 	Console      Console             `yaml:"console"`
 	Slack        Slack               `yaml:"slack"`
 	ArgoCD       ArgoCDConn          `yaml:"argocd"`
+	GitHub       GitHub              `yaml:"github"`
 	Windows      []Window            `yaml:"windows"`
 	Approvals    Approvals           `yaml:"approvals"`
 	Trains       []Train             `yaml:"trains"`

@@ -311,7 +311,7 @@ func TestLoadResolvesRelativePaths(t *testing.T) {
 func TestLoadNamesFile(t *testing.T) {
 	file := writeFile(t, t.TempDir(), "config.yaml", minimal+"windowz: {}\n")
 	_, err := Load(file)
-	want := []string{file + ":6: windowz: unknown key; known keys here: state, git, environments, rbac, api, console, slack, argocd, windows, approvals, trains"}
+	want := []string{file + ":6: windowz: unknown key; known keys here: state, git, environments, rbac, api, console, slack, argocd, github, windows, approvals, trains"}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}

@@ -58,9 +58,7 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 
 // plannedKeys are top-level sections Kuberpult will have, and what they will configure: the
 // file says they are not supported yet, rather than unknown.
-var plannedKeys = map[string]string{
-	"github": "GitHub changelogs and deployments",
-}
+var plannedKeys = map[string]string{}
 
 func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 	if isNull(n) {

@@ -21,7 +21,7 @@ var tokenSecretRE = regexp.MustCompile(`^api\.tokens\[\d+\]\.token$`)
 // only where that part starts.
 func deferredSecret(path string) bool {
 	switch path {
-	case "git.token", "slack.app_token", "slack.bot_token", "argocd.token":
+	case "git.token", "slack.app_token", "slack.bot_token", "argocd.token", "github.token":
 		return true
 	}
 	return tokenSecretRE.MatchString(path)

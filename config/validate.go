@@ -21,6 +21,7 @@ func (c *Config) validate(s *source) {
 	c.Console.User.validate(s, "console.user")
 	c.Slack.validate(s)
 	c.ArgoCD.validate(s)
+	c.GitHub.validate(s)
 	c.validateWindows(s)
 	c.Approvals.validate(s)
 	c.validateTrains(s)

@@ -21,7 +21,7 @@ func TestProblems(t *testing.T) {
 	}{{
 		name: "unknown top-level key",
 		yaml: lines("state: {sqlite: db}", "git: {url: repo}", "environments: {dev: }", "windowz: {}"),
-		want: []string{"line 4: windowz: unknown key; known keys here: state, git, environments, rbac, api, console, slack, argocd, windows, approvals, trains"},
+		want: []string{"line 4: windowz: unknown key; known keys here: state, git, environments, rbac, api, console, slack, argocd, github, windows, approvals, trains"},
 	}, {
 		name: "unknown nested key",
 		yaml: lines("state: {sqlite: db}", "git:", "  url: repo", "  tokn: x", "environments:", "  dev: {upstream: {latest: true}, grup: x}"),
@@ -217,7 +217,7 @@ func TestMergeKeys(t *testing.T) {
 	)
 	_, err := Parse([]byte(yaml), env(nil))
 	want := []string{
-		"line 3: x-defaults: unknown key; known keys here: state, git, environments, rbac, api, console, slack, argocd, windows, approvals, trains",
+		"line 3: x-defaults: unknown key; known keys here: state, git, environments, rbac, api, console, slack, argocd, github, windows, approvals, trains",
 		"line 8: environments.prod-c.unknown: unknown key; known keys here: upstream, argocd, group",
 	}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {

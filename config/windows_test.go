@@ -134,10 +134,32 @@ func TestArgoCDWarning(t *testing.T) {
 	}
 }
 
-func TestPlannedSections(t *testing.T) {
-	_, err := Parse([]byte(head+lines("environments: {dev: {}}", "github: {token: x}")), env(nil))
-	if diff := cmp.Diff([]string{"line 4: github: not supported yet (GitHub changelogs and deployments); remove it for now"}, problems(t, err)); diff != "" {
+func TestGitHubSection(t *testing.T) {
+	_, err := Parse([]byte(head+lines("environments: {dev: {}}", "github: {repo: 'acme', api_url: 'github.example.com'}")), env(nil))
+	want := []string{
+		`line 4: github.repo: "acme" is not a repository as owner/name, e.g. acme/shop`,
+		"line 4: github.token: required: a GitHub token that may read the repository (and write deployments), e.g. ${GITHUB_TOKEN}",
+		`line 4: github.api_url: "github.example.com" is not an http(s) URL, e.g. https://github.example.com`,
+	}
+	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	_, err = Parse([]byte(head+lines("environments: {dev: {}}", "github: {deployments: true}")), env(nil))
+	if diff := cmp.Diff([]string{"line 4: github.repo: required with the other github keys: the source repository as owner/name, e.g. acme/shop"}, problems(t, err)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	c, err := Parse([]byte(head+lines("environments: {dev: {}}", "github: {repo: acme/shop, token: '${GITHUB_TOKEN}', deployments: true}")), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.GitHub.Enabled() || !c.GitHub.Deployments || c.GitHub.Repo != "acme/shop" {
+		t.Errorf("github: %+v", c.GitHub)
+	}
+	if err := c.NeedSecrets("git."); err != nil {
+		t.Errorf("a console needs no GitHub token: %v", err)
+	}
+	if err := c.NeedSecrets(); err == nil || !strings.Contains(err.Error(), "github.token: environment variable GITHUB_TOKEN is not set") {
+		t.Errorf("NeedSecrets: %v", err)
 	}
 }
 

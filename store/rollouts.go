@@ -12,8 +12,8 @@ import (
 )
 
 var (
-	qSaveRollout = stmt(`INSERT INTO rollouts (env, app, state, body) VALUES (?, ?, ?, ?)
-		ON CONFLICT (env, app) DO UPDATE SET state = excluded.state, body = excluded.body`)
+	qSaveRollout = stmt(`INSERT INTO rollouts (env, app, state, body, action_id) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (env, app) DO UPDATE SET state = excluded.state, body = excluded.body, action_id = excluded.action_id`)
 	qRollouts      = stmt(`SELECT body FROM rollouts ORDER BY env, app`)
 	qRolloutsOfApp = stmt(`SELECT body FROM rollouts WHERE app = ? ORDER BY env`)
 	// The states that are not final (deploy.RolloutState.Final).
@@ -75,7 +75,7 @@ func (db *DB) SaveRollouts(ctx context.Context, rs ...deploy.Rollout) error {
 	}
 	err := db.update(ctx, func(rn runner) error {
 		for i, r := range rs {
-			if _, err := rn.exec(ctx, qSaveRollout, string(r.Env), string(r.App), string(r.State), bodies[i]); err != nil {
+			if _, err := rn.exec(ctx, qSaveRollout, string(r.Env), string(r.App), string(r.State), bodies[i], r.ActionID); err != nil {
 				return fmt.Errorf("%s on %s: %w", r.App, r.Env, err)
 			}
 		}

@@ -46,6 +46,10 @@ type Store interface {
 	RolloutsInFlight(ctx context.Context) ([]deploy.Rollout, error)
 	LastActionOfCommit(ctx context.Context, rev string) (int64, bool, error)
 	UntrackedPushes(ctx context.Context, since time.Time) ([]deploy.PushEvent, error)
+
+	SyncGitHubDeployments(ctx context.Context, since, now time.Time, followRollouts bool) (int, error)
+	GitHubDeploymentsDue(ctx context.Context, now time.Time, limit int) ([]deploy.GitHubDeployment, error)
+	SaveGitHubDeployment(ctx context.Context, d deploy.GitHubDeployment) error
 }
 
 type test struct {
@@ -57,6 +61,7 @@ var tests = []test{
 	{"ping", testPing},
 	{"commit actions", testCommitActions},
 	{"untracked pushes", testUntrackedPushes},
+	{"github deployments", testGitHubDeployments},
 	{"releases round trip", testReleases},
 	{"apps from releases and owners", testApps},
 	{"duplicate release conflicts and writes nothing", testDuplicateRelease},
