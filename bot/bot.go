@@ -27,6 +27,8 @@ type Executor interface {
 	WindowsAt(env deploy.Env, t time.Time) []policy.OpenWindow
 	// Rollouts returns the last known Argo CD rollouts of an app ("" for all).
 	Rollouts(ctx context.Context, app deploy.App) ([]deploy.Rollout, error)
+	// Release returns one release (for its source commit).
+	Release(ctx context.Context, app deploy.App, v deploy.Version) (deploy.Release, error)
 }
 
 // Store keeps the cards (so threads survive restarts) and the reminders sent; *store.DB
@@ -58,8 +60,11 @@ type Options struct {
 	// PingTimeout is how long the connection may go without a ping from Slack before the
 	// bot reconnects (default 30s, as slack-go).
 	PingTimeout time.Duration
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// Changelogs, when set, puts what a deployment changes in the source repository into
+	// its card's thread (GitHub).
+	Changelogs Changelogs
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Bot is the Slack adapter. Run connects it; Pushed and Observe feed it from the rest of the
@@ -72,10 +77,12 @@ type Bot struct {
 	people *people
 	post   *poster
 
-	cardMu  sync.Mutex
-	mu      sync.Mutex
-	jobs    chan func(ctx context.Context) // work handed out by Pushed and Observe
-	viewers map[string]time.Time           // who opened App Home, when
+	cardMu sync.Mutex
+	mu     sync.Mutex
+	jobs   chan func(ctx context.Context) // work handed out by Pushed and Observe
+	// changelogs are posted on their own, as GitHub may be slow
+	changelogs chan func(ctx context.Context)
+	viewers    map[string]time.Time // who opened App Home, when
 	// homeDirty: something changed since the boards were last refreshed.
 	homeDirty bool
 }
@@ -113,7 +120,7 @@ func New(o Options) *Bot {
 	}
 	api := slack.New(o.BotToken, opts...)
 	b := &Bot{o: o, api: api, log: o.Logger, now: o.Now,
-		jobs: make(chan func(context.Context), 1024), viewers: map[string]time.Time{}}
+		jobs: make(chan func(context.Context), 1024), changelogs: make(chan func(context.Context), 256), viewers: map[string]time.Time{}}
 	b.people = &people{api: api, now: o.Now, ttl: o.CacheFor, users: map[string]cached[person]{}}
 	b.post = newPoster(api, o.Logger)
 	return b
@@ -135,9 +142,10 @@ func (b *Bot) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	errc := make(chan error, 1)
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); errc <- client.RunContext(ctx) }()
 	go func() { defer wg.Done(); b.runJobs(ctx) }()
+	go func() { defer wg.Done(); b.runChangelogs(ctx) }()
 	reminding := false
 	for {
 		select {
@@ -272,6 +280,20 @@ func (b *Bot) enqueue(job func(ctx context.Context)) {
 	case b.jobs <- job:
 	default:
 		b.log.Warn("slack queue full: an update was dropped")
+	}
+}
+
+// runChangelogs posts the changelogs handed out by postCard, one at a time.
+func (b *Bot) runChangelogs(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case job := <-b.changelogs:
+			jctx, cancel := context.WithTimeout(ctx, time.Minute)
+			job(jctx)
+			cancel()
+		}
 	}
 }
 

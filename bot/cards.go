@@ -276,6 +276,18 @@ func (b *Bot) postCard(ctx context.Context, channel, thread string, c card) (str
 		return ts, err
 	}
 	b.cardPushed(ctx, c.Result.ActionID, "")
+	if b.o.Changelogs != nil && wantsChangelog(c.Result) {
+		in := ts
+		if thread != "" {
+			in = thread
+		}
+		res := c.Result
+		select {
+		case b.changelogs <- func(ctx context.Context) { b.postChangelog(ctx, channel, in, res) }:
+		default:
+			b.log.Warn("slack changelog queue full: a changelog was dropped")
+		}
+	}
 	return ts, nil
 }
 

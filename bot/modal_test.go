@@ -25,6 +25,9 @@ func (e envsOnly) Environments() deploy.Environments                            
 func (envsOnly) State(context.Context) (deploy.State, error)                    { return deploy.State{}, nil }
 func (envsOnly) WindowsAt(deploy.Env, time.Time) []policy.OpenWindow            { return nil }
 func (envsOnly) Rollouts(context.Context, deploy.App) ([]deploy.Rollout, error) { return nil, nil }
+func (envsOnly) Release(context.Context, deploy.App, deploy.Version) (deploy.Release, error) {
+	return deploy.Release{}, deploy.ErrNotFound
+}
 
 func modalState(vals map[string]string) *slack.ViewState {
 	st := &slack.ViewState{Values: map[string]map[string]slack.BlockAction{}}

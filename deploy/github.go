@@ -1,6 +1,12 @@
 package deploy
 
-import "time"
+import (
+	"errors"
+	"time"
+)
+
+// ErrUnknownCommit: the source repository's host does not know a commit.
+var ErrUnknownCommit = errors.New("unknown commit")
 
 // Changelog is what changes in the source repository between the commit running now (Base)
 // and the one about to run (Head): its commits, grouped by pull request, newest first.

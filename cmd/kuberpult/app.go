@@ -22,6 +22,7 @@ import (
 	"kuberpult/config"
 	"kuberpult/console"
 	"kuberpult/deploy"
+	"kuberpult/github"
 	"kuberpult/gitrepo"
 	"kuberpult/policy"
 	"kuberpult/store"
@@ -139,15 +140,26 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := a.handler.SyncEnvironments(ctx, deploy.ViaScheduler); err != nil {
 		return err
 	}
+	var ghc *github.Client
+	if cfg.GitHub.Enabled() {
+		if ghc, err = github.New(github.Options{Repo: cfg.GitHub.Repo, Token: cfg.GitHub.Token, APIURL: cfg.GitHub.APIURL}); err != nil {
+			return err
+		}
+	}
 	var b *bot.Bot
 	if cfg.Slack.Enabled() {
-		b = a.slackBot()
+		b = a.slackBot(ghc)
 		a.onPush = append(a.onPush, b.Pushed)
 		a.observers = append(a.observers, b.Observe)
 	}
+	var reporter *github.Reporter
+	if ghc != nil && cfg.GitHub.Deployments {
+		reporter = &github.Reporter{Client: ghc, Store: a.db, FollowRollouts: cfg.ArgoCD.Enabled(), Logger: a.log.With("part", "github")}
+		a.onPush = append(a.onPush, func(deploy.PushEvent) { reporter.Wake() })
+	}
 	var tr *argocd.Tracker
 	if cfg.ArgoCD.Enabled() { // subscribed to push events before the writer starts
-		if tr, err = a.rolloutTracker(b); err != nil {
+		if tr, err = a.rolloutTracker(b, reporter); err != nil {
 			return err
 		}
 	}
@@ -159,6 +171,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	g.Go(func() error { return a.pruneRequests(gctx) })
 	if tr != nil {
 		g.Go(func() error { return tr.Run(gctx) })
+	}
+	if reporter != nil {
+		g.Go(func() error { return reporter.Run(gctx) })
 	}
 	if trains := cfg.ScheduledTrains(); len(trains) > 0 || len(cfg.Windows) > 0 {
 		s := &train.Scheduler{Trains: trains, Windows: cfg.PolicyWindows(), Envs: cfg.Environments, Now: time.Now, Fire: a.fire}
@@ -188,8 +203,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 }
 
 // rolloutTracker follows pushed deployments through Argo CD; the bot (if any) says how
-// they ended in their cards' threads.
-func (a *app) rolloutTracker(b *bot.Bot) (*argocd.Tracker, error) {
+// they ended in their cards' threads, and the GitHub reporter (if any) shows it.
+func (a *app) rolloutTracker(b *bot.Bot, reporter *github.Reporter) (*argocd.Tracker, error) {
 	ac := a.cfg.ArgoCD
 	client, err := argocd.New(argocd.Options{Server: ac.Server, Token: ac.Token, CAFile: ac.CAFile, Insecure: ac.Insecure})
 	if err != nil {
@@ -210,6 +225,9 @@ func (a *app) rolloutTracker(b *bot.Bot) (*argocd.Tracker, error) {
 			}
 			if ac.AutoLock {
 				go a.lockFailed(r)
+			}
+			if reporter != nil && r.State.Final() {
+				reporter.Wake()
 			}
 		}}
 	a.onPush = append(a.onPush, tr.Pushed)
@@ -275,8 +293,16 @@ func (a *app) pruneRequests(ctx context.Context) error {
 	}
 }
 
+// changelogSource is the bot's changelogs: GitHub's, or none.
+func changelogSource(c *github.Client) bot.Changelogs {
+	if c == nil {
+		return nil // an interface holding a nil *github.Client would not be nil
+	}
+	return c
+}
+
 // slackBot prepares the Slack bot of the configuration.
-func (a *app) slackBot() *bot.Bot {
+func (a *app) slackBot(changelogs *github.Client) *bot.Bot {
 	sc := a.cfg.Slack
 	teams := map[deploy.Team]string{}
 	for t, c := range sc.Teams {
@@ -284,7 +310,7 @@ func (a *app) slackBot() *bot.Bot {
 	}
 	return bot.New(bot.Options{AppToken: sc.AppToken, BotToken: sc.BotToken, APIURL: sc.APIURL,
 		Command: sc.SlashCommand(), DefaultChannel: sc.DefaultChannel, TeamChannels: teams,
-		Exec: a.handler, Store: a.db, Logger: a.log.With("part", "slack")})
+		Exec: a.handler, Store: a.db, Logger: a.log.With("part", "slack"), Changelogs: changelogSource(changelogs)})
 }
 
 func (a *app) apiServer() *api.Server {
