@@ -27,7 +27,7 @@ type Reporter struct {
 	Client         *Client
 	Store          Deployments
 	FollowRollouts bool
-	Poll           time.Duration // how often the rows are looked at without a wake; default 10s
+	Poll           time.Duration // how often the rows are looked at without a wake (retries are due); default 2s
 	Now            func() time.Time
 	Logger         *slog.Logger
 
@@ -62,7 +62,7 @@ func (r *Reporter) Run(ctx context.Context) error {
 	wake := r.wakeCh()
 	poll := r.Poll
 	if poll <= 0 {
-		poll = 10 * time.Second
+		poll = 2 * time.Second
 	}
 	since := r.now().Add(-lookBack)
 	tick := time.NewTicker(poll)
@@ -93,6 +93,7 @@ func (r *Reporter) Step(ctx context.Context, since time.Time) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		before := d.Attempts
 		err := r.report(ctx, &d)
 		var rl *RateLimitError
 		switch {
@@ -104,7 +105,9 @@ func (r *Reporter) Step(ctx context.Context, since time.Time) error {
 			r.log().Warn("github deployment given up", "env", d.Env, "app", d.App, "version", d.Version, "err", err)
 			d.Shown, d.Error = d.Want, err.Error() // retrying cannot help
 		default:
-			d.Attempts++
+			if d.Attempts == before { // report did not count this attempt already
+				d.Attempts++
+			}
 			d.Error = err.Error()
 			if d.Attempts >= maxAttempts {
 				r.log().Warn("github deployment given up", "env", d.Env, "app", d.App, "version", d.Version, "attempts", d.Attempts, "err", err)
