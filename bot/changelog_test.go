@@ -16,11 +16,10 @@ import (
 
 func ghSHA(n int) string { return fmt.Sprintf("%07d%s", n, strings.Repeat("c", 33)) }
 
-// TestChangelogInTheThread: a deploy's thread says what it brings (grouped by pull request,
-// authors mentioned when their email is a Slack user's), a rollback what it takes out, a
-// first deployment that there is nothing to compare, and GitHub down that the changelog is
-// unavailable — the deployment itself is not affected.
-func TestChangelogInTheThread(t *testing.T) {
+// changelogWorld is a fake GitHub with commits 1..4 (3 by someone unknown to Slack, in PR
+// #7) and the bot using it.
+func changelogWorld(t *testing.T) (*githubfake.Server, *harness) {
+	t.Helper()
 	fake := githubfake.New(t, "acme/shop")
 	for i := 1; i <= 4; i++ {
 		c := githubfake.Commit{SHA: ghSHA(i), Message: fmt.Sprintf("change %d", i), AuthorName: "Alice Doe", AuthorEmail: "alice@example.com", AuthorLogin: "alice",
@@ -35,14 +34,31 @@ func TestChangelogInTheThread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := start(t, func(o *bot.Options) { o.Changelogs = gh })
+	return fake, start(t, func(o *bot.Options) { o.Changelogs = gh })
+}
+
+// sourced releases app v built from commit with manifests for envs.
+func (hs *harness) sourced(app string, v int, commit string, envs ...string) {
+	hs.t.Helper()
+	m := map[string]string{}
+	for _, e := range envs {
+		m[e] = fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  v: \"%d\"\n", app, v)
+	}
+	res := hs.h.CreateRelease(context.Background(), commands.Request{Actor: deploy.Actor{Kind: deploy.ActorAPI, ID: "ci", Name: "ci"}, Via: deploy.ViaAPI},
+		commands.ReleaseRequest{Application: app, Version: fmt.Sprint(v), Team: "shop", Manifests: m, SourceCommitID: commit})
+	if res.Problem != nil {
+		hs.t.Fatalf("release %s %d: %s", app, v, res.Problem.Message)
+	}
+}
+
+// TestChangelogInTheThread: a deploy's thread says what it brings (grouped by pull request,
+// authors mentioned when their email is a Slack user's), a rollback what it takes out, a
+// first deployment that there is nothing to compare, and GitHub down that the changelog is
+// unavailable — the deployment itself is not affected.
+func TestChangelogInTheThread(t *testing.T) {
+	fake, hs := changelogWorld(t)
 	for v, commit := range map[int]string{1: ghSHA(1), 2: ghSHA(4), 3: ""} {
-		m := map[string]string{"staging": fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: checkout\ndata:\n  v: \"%d\"\n", v)}
-		res := hs.h.CreateRelease(context.Background(), commands.Request{Actor: deploy.Actor{Kind: deploy.ActorAPI, ID: "ci", Name: "ci"}, Via: deploy.ViaAPI},
-			commands.ReleaseRequest{Application: "checkout", Version: fmt.Sprint(v), Team: "shop", Manifests: m, SourceCommitID: commit})
-		if res.Problem != nil {
-			t.Fatalf("release %d: %s", v, res.Problem.Message)
-		}
+		hs.sourced("checkout", v, commit, "staging")
 	}
 
 	hs.slash("UALICE", "deploy checkout 1 to staging")
@@ -91,4 +107,37 @@ func TestChangelogInTheThread(t *testing.T) {
 	hs.slash("UALICE", "deploy checkout 3 to staging --force")
 	third := hs.card("Deployed checkout 3 to staging")
 	hs.thread(third.TS, "*checkout* 2 → 3: no changelog — the release has no source commit.")
+}
+
+// TestChangelogOfATrain: a train's thread has a changelog per app it moves; GitHub failing
+// for one of them says so for that app alone, and the train is not affected.
+func TestChangelogOfATrain(t *testing.T) {
+	fake, hs := changelogWorld(t)
+	for _, app := range []string{"cart", "checkout"} {
+		hs.sourced(app, 1, ghSHA(1), "development", "staging")
+		hs.slash("UALICE", "deploy "+app+" 1 to staging")
+		hs.card("Deployed " + app + " 1 to staging")
+		hs.sourced(app, 2, ghSHA(4), "development", "staging") // on development at once
+	}
+	// The releases' cards (their auto-deploys to development) have their changelogs first.
+	eventually(t, "the releases' changelogs", func() bool {
+		n := 0
+		for _, m := range hs.slack.Messages(channel) {
+			for _, r := range hs.slack.Thread(channel, m.TS) {
+				if strings.Contains(r.Text, "1 → 2 brings 3 commits") {
+					n++
+				}
+			}
+		}
+		return n == 2
+	})
+	fake.FailNext(502, 1) // the first question: cart's comparison
+	hs.slash("UALICE", "train staging")
+	c := hs.card("Release train to staging")
+	hs.thread(c.TS, "*cart* 1 → 2: changelog unavailable — GitHub did not answer")
+	log := hs.thread(c.TS, "*checkout* 1 → 2 brings 3 commits")
+	if !strings.Contains(log.Text, "change 4 — <@UALICE>") {
+		t.Errorf("train changelog:\n%s", log.Text)
+	}
+	eventually(t, "the train pushed", func() bool { return hs.running("staging", "cart") == 2 && hs.running("staging", "checkout") == 2 })
 }

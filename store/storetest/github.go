@@ -114,7 +114,18 @@ func testGitHubDeployments(t *testing.T, s Store) {
 		t.Errorf("a release without a source commit got %d rows", n)
 	}
 	// Without rollouts followed, a pushed deployment is a success at once.
-	if n, err := s.SyncGitHubDeployments(ctx, at(0), at(8), false); err != nil || n != 0 {
+	id4, _, _ := deployWithRepo(t, s, 1, 8)
+	if err := s.MarkPushed(ctx, []deploy.Pushed{{ID: id4, Commit: c1}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.SyncGitHubDeployments(ctx, at(0), at(8), false); err != nil || n != 1 {
 		t.Errorf("sync without rollouts: %d, %v", n, err)
+	}
+	got = map[int64]deploy.GitHubState{}
+	for _, d := range due(at(8)) {
+		got[d.ActionID] = d.Want
+	}
+	if got[id4] != deploy.GitHubSuccess || got[id2] != deploy.GitHubInactive {
+		t.Errorf("without rollouts: %v", got)
 	}
 }
