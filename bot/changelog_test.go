@@ -12,6 +12,7 @@ import (
 	"kuberpult/deploy"
 	"kuberpult/github"
 	"kuberpult/github/githubfake"
+	"kuberpult/train"
 )
 
 func ghSHA(n int) string { return fmt.Sprintf("%07d%s", n, strings.Repeat("c", 33)) }
@@ -19,6 +20,12 @@ func ghSHA(n int) string { return fmt.Sprintf("%07d%s", n, strings.Repeat("c", 3
 // changelogWorld is a fake GitHub with commits 1..4 (3 by someone unknown to Slack, in PR
 // #7) and the bot using it.
 func changelogWorld(t *testing.T) (*githubfake.Server, *harness) {
+	t.Helper()
+	fake, gh := changelogGitHub(t)
+	return fake, start(t, func(o *bot.Options) { o.Changelogs = gh })
+}
+
+func changelogGitHub(t *testing.T) (*githubfake.Server, *github.Client) {
 	t.Helper()
 	fake := githubfake.New(t, "acme/shop")
 	for i := 1; i <= 4; i++ {
@@ -34,7 +41,7 @@ func changelogWorld(t *testing.T) (*githubfake.Server, *harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fake, start(t, func(o *bot.Options) { o.Changelogs = gh })
+	return fake, gh
 }
 
 // sourced releases app v built from commit with manifests for envs.
@@ -140,4 +147,27 @@ func TestChangelogOfATrain(t *testing.T) {
 		t.Errorf("train changelog:\n%s", log.Text)
 	}
 	eventually(t, "the train pushed", func() bool { return hs.running("staging", "cart") == 2 && hs.running("staging", "checkout") == 2 })
+}
+
+// TestChangelogOfAnAnnouncement: a scheduled train's announcement says, before it leaves,
+// what each app it would move brings.
+func TestChangelogOfAnAnnouncement(t *testing.T) {
+	_, gh := changelogGitHub(t)
+	hs := prepare(t)
+	hs.trains = []train.Scheduled{nightly(t)}
+	clk := &clock{t: time.Now()}
+	hs.now = clk.now
+	hs.run(func(o *bot.Options) { o.Changelogs = gh })
+	hs.sourced("checkout", 1, ghSHA(1), "development", "staging", "production")
+	hs.sourced("checkout", 2, ghSHA(4), "development", "staging", "production")
+	for _, text := range []string{"deploy checkout 1 to production", "deploy checkout 2 to staging"} {
+		if res := hs.h.Execute(context.Background(), commands.Request{Actor: deploy.System, Via: deploy.ViaScheduler, Text: text}); !res.OK() {
+			t.Fatalf("%s: %s", text, res.Outcome)
+		}
+	}
+	slot := hs.trains[0].Schedule.Next(clk.now())
+	clk.set(slot.Add(-30 * time.Minute))
+	hs.fire(train.Announce, "nightly", slot)
+	ann := hs.card("📣 *Train nightly* to *production* departs")
+	hs.thread(ann.TS, "*checkout* 1 → 2 brings 3 commits")
 }
