@@ -16,6 +16,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 COPY --from=build /out/kuberpult /usr/local/bin/kuberpult
 USER 10001
 WORKDIR /data
+# The API listens on every interface of the container unless the config sets api.listen.
+ENV KUBERPULT_API_LISTEN=0.0.0.0:8080
 VOLUME ["/data"]
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/kuberpult"]

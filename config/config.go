@@ -95,6 +95,9 @@ type Person struct {
 const (
 	DefaultBranch      = "main"
 	DefaultListen      = "127.0.0.1:8080"
+	// ListenEnv names the environment variable that, when set, replaces DefaultListen
+	// (api.listen in the file still wins); the container image sets it to 0.0.0.0:8080.
+	ListenEnv = "KUBERPULT_API_LISTEN"
 	DefaultAuthorName  = "Kuberpult"
 	DefaultAuthorEmail = "kuberpult@localhost"
 )
@@ -233,12 +236,16 @@ func defaults(lookupEnv func(string) (string, bool)) *Config {
 	if u, ok := lookupEnv("USER"); ok && userRE.MatchString(u) {
 		user = u
 	}
+	listen := DefaultListen
+	if l, ok := lookupEnv(ListenEnv); ok && l != "" {
+		listen = l // the container image listens on every interface
+	}
 	return &Config{
 		Git: Git{
 			Branch: DefaultBranch,
 			Author: Person{Name: DefaultAuthorName, Email: DefaultAuthorEmail},
 		},
-		API:     API{Listen: DefaultListen},
+		API:     API{Listen: listen},
 		Console: Console{User: Person{Name: user, Email: user + "@localhost"}},
 	}
 }

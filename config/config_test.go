@@ -217,6 +217,30 @@ func TestDefaults(t *testing.T) {
 			Console:      Console{User: Person{Name: "jdoe", Email: "jdoe@localhost"}},
 		},
 	}, {
+		name: "the image's listen address, when the file has none",
+		yaml: minimal,
+		vars: map[string]string{"USER": "jdoe", "KUBERPULT_API_LISTEN": "0.0.0.0:8080"},
+		want: Config{
+			State: State{SQLite: "kuberpult.db"},
+			Git: Git{URL: "envrepo.git", Branch: "main", ArgoCDRepoURL: "envrepo.git",
+				Author: Person{Name: "Kuberpult", Email: "kuberpult@localhost"}},
+			Environments: deploy.Environments{"development": {Upstream: &deploy.Upstream{Latest: true}}},
+			API:          API{Listen: "0.0.0.0:8080"},
+			Console:      Console{User: Person{Name: "jdoe", Email: "jdoe@localhost"}},
+		},
+	}, {
+		name: "the file's listen address wins over the image's",
+		yaml: minimal + "api: {listen: '127.0.0.1:9090'}\n",
+		vars: map[string]string{"USER": "jdoe", "KUBERPULT_API_LISTEN": "0.0.0.0:8080"},
+		want: Config{
+			State: State{SQLite: "kuberpult.db"},
+			Git: Git{URL: "envrepo.git", Branch: "main", ArgoCDRepoURL: "envrepo.git",
+				Author: Person{Name: "Kuberpult", Email: "kuberpult@localhost"}},
+			Environments: deploy.Environments{"development": {Upstream: &deploy.Upstream{Latest: true}}},
+			API:          API{Listen: "127.0.0.1:9090"},
+			Console:      Console{User: Person{Name: "jdoe", Email: "jdoe@localhost"}},
+		},
+	}, {
 		name: "no USER, API off, partial author, own Argo CD repo URL",
 		yaml: `
 state: {sqlite: kuberpult.db}
