@@ -93,11 +93,11 @@ type Person struct {
 
 // Defaults of keys the file may leave out.
 const (
-	DefaultBranch      = "main"
-	DefaultListen      = "127.0.0.1:8080"
+	DefaultBranch = "main"
+	DefaultListen = "127.0.0.1:8080"
 	// ListenEnv names the environment variable that, when set, replaces DefaultListen
 	// (api.listen in the file still wins); the container image sets it to 0.0.0.0:8080.
-	ListenEnv = "KUBERPULT_API_LISTEN"
+	ListenEnv          = "KUBERPULT_API_LISTEN"
 	DefaultAuthorName  = "Kuberpult"
 	DefaultAuthorEmail = "kuberpult@localhost"
 )

@@ -31,7 +31,12 @@ func (a API) validate(s *source) {
 	if a.Listen != "" { // "" turns the API off
 		_, port, err := net.SplitHostPort(a.Listen)
 		n, perr := strconv.Atoi(port)
-		if err != nil || perr != nil || n < 0 || n > 65535 {
+		_, inFile := s.lines["api.listen"]
+		switch {
+		case err == nil && perr == nil && n >= 0 && n <= 65535:
+		case !inFile: // the default came from the environment
+			s.problem("api.listen", "$%s is not host:port, e.g. 0.0.0.0:8080; set api.listen, or fix the variable", ListenEnv)
+		default:
 			s.problem("api.listen", `%s is not host:port, e.g. 127.0.0.1:8080 or :8080; "" turns the API off`, s.quote("api.listen", a.Listen))
 		}
 	}
