@@ -381,3 +381,11 @@ func TestGitStringHidesToken(t *testing.T) {
 }
 
 func fmtV(v any) string { return fmt.Sprintf("%v %+v", v, v) }
+
+func TestBadListenFromTheEnvironment(t *testing.T) {
+	_, err := Parse([]byte(minimal), env(map[string]string{"KUBERPULT_API_LISTEN": "everywhere"}))
+	want := []string{"api.listen: $KUBERPULT_API_LISTEN is not host:port, e.g. 0.0.0.0:8080; set api.listen, or fix the variable"}
+	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
