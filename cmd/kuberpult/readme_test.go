@@ -1,140 +1,117 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
+	"errors"
+	"flag"
 	"io"
-	"mime/multipart"
-	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"kuberpult/commands"
 )
 
-// shellWords splits a command line as sh does for the README's examples: words separated by
-// spaces, "…" and '…' quoting, $( … ) kept whole.
-func shellWords(line string) []string {
-	var words []string
-	var cur strings.Builder
-	inWord, quote, depth := false, rune(0), 0
-	for _, r := range line {
-		switch {
-		case quote != 0:
-			if r == quote && depth == 0 {
-				quote = 0
-				continue
-			}
-			cur.WriteRune(r)
-			if r == '(' {
-				depth++
-			} else if r == ')' && depth > 0 {
-				depth--
-			}
-		case r == '"' || r == '\'':
-			quote, inWord = r, true
-		case r == ' ' || r == '\t':
-			if inWord {
-				words, inWord = append(words, cur.String()), false
-				cur.Reset()
-			}
-		default:
-			cur.WriteRune(r)
-			inWord = true
+// readmeBlocks returns the lines of the README's fenced code blocks.
+func readmeBlocks(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	in := false
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "```") {
+			in = !in
+			continue
+		}
+		if in {
+			out = append(out, l)
 		}
 	}
-	if inWord {
-		words = append(words, cur.String())
+	if len(out) < 100 {
+		t.Fatalf("only %d lines in the README's code blocks", len(out))
 	}
-	return words
+	return out
 }
 
-var printfBase64 = regexp.MustCompile(`^\$\(printf '([^']*)' \| base64\)$`)
+var trailingComment = regexp.MustCompile(`\s{2,}#.*$`)
 
-// TestREADMEReleaseExample runs the README's curl example of POST /api/release, form field
-// by form field with the files it names, against serve: the files exist, the release is
-// created and auto-deployed to development, authored by the person of its headers.
-func TestREADMEReleaseExample(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cmd string
-	for _, block := range strings.Split(string(readme), "```sh\n")[1:] {
-		block, _, _ = strings.Cut(block, "```")
-		if strings.Contains(block, "/api/release \\") {
-			cmd = strings.ReplaceAll(block, "\\\n", " ")
-			break
+// readmeCommands are the example commands of the README (lines "> …" and "kuberpult> …").
+func readmeCommands(t *testing.T) []string {
+	var out []string
+	for _, l := range readmeBlocks(t) {
+		for _, p := range []string{"kuberpult> ", "> "} {
+			if c, ok := strings.CutPrefix(l, p); ok {
+				out = append(out, strings.TrimSpace(trailingComment.ReplaceAllString(c, "")))
+				break
+			}
 		}
 	}
-	if cmd == "" {
-		t.Fatal("the README has no curl example of POST /api/release")
+	return out
+}
+
+// TestREADMECommandsParse: every example command in the README is a command as written.
+func TestREADMECommandsParse(t *testing.T) {
+	cmds := readmeCommands(t)
+	if len(cmds) < 15 {
+		t.Fatalf("found only %d example commands: %q", len(cmds), cmds)
 	}
-	words := shellWords(strings.TrimSpace(cmd))
-	var body bytes.Buffer
-	form := multipart.NewWriter(&body)
-	headers := http.Header{}
-	var url string
-	for i := 0; i < len(words); i++ {
-		switch w := words[i]; {
-		case w == "-F":
-			i++
-			key, value, _ := strings.Cut(words[i], "=")
-			if file, ok := strings.CutPrefix(value, "@"); ok {
-				data, err := os.ReadFile(filepath.Join("../..", file))
-				if err != nil {
-					t.Fatalf("the example uploads %s: %v", file, err)
-				}
-				part, _ := form.CreateFormFile(key, filepath.Base(file))
-				part.Write(data)
-			} else {
-				form.WriteField(key, value)
-			}
-		case w == "-H":
-			i++
-			name, value, _ := strings.Cut(words[i], ": ")
-			if m := printfBase64.FindStringSubmatch(value); m != nil {
-				value = base64.StdEncoding.EncodeToString([]byte(m[1]))
-			}
-			headers.Set(name, value)
-		case strings.HasPrefix(w, "http://"):
-			url = w
+	for _, c := range cmds {
+		if _, err := commands.Parse(c); err != nil {
+			t.Errorf("README example %q: %v", c, err)
 		}
 	}
-	form.Close()
-	if !strings.HasSuffix(url, "/api/release") {
-		t.Fatalf("the example posts to %q", url)
-	}
+}
 
-	addr := freeAddr(t)
-	cfgPath, bare := writeConfig(t, addr)
-	ctx, cancel := context.WithCancel(context.Background())
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- run(ctx, []string{"serve", "--config", cfgPath}, nil, io.Discard, io.Discard) }()
-	waitHealthy(t, "http://"+addr, serveErr)
-	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/release", &body)
-	req.Header = headers
-	req.Header.Set("Content-Type", form.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+// TestREADMEInvocations: every `kuberpult <command> --flag …` line of the README names a
+// command and flags that exist (each is run with -h added, which stops after the flags).
+func TestREADMEInvocations(t *testing.T) {
+	re := regexp.MustCompile(`(?:^|\s|/)kuberpult ((?:serve|console|check-config|demo|version)(?: --?[a-z-]+(?: [^\s<|#-][^\s<|]*)?)*)`)
+	seen := 0
+	for _, l := range readmeBlocks(t) {
+		for _, m := range re.FindAllStringSubmatch(l, -1) {
+			args := strings.Fields(m[1])
+			if args[0] == "version" {
+				continue
+			}
+			seen++
+			err := run(context.Background(), append(args, "-h"), nil, io.Discard, io.Discard)
+			if !errors.Is(err, flag.ErrHelp) {
+				t.Errorf("README line %q: kuberpult %s: %v", strings.TrimSpace(l), strings.Join(args, " "), err)
+			}
+		}
 	}
-	answer, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	cancel()
-	if err := <-serveErr; err != nil {
-		t.Fatalf("serve: %v", err)
+	if seen < 5 {
+		t.Fatalf("found only %d invocations", seen)
 	}
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("the README's release example: %d %s", resp.StatusCode, answer)
+}
+
+// TestREADMEConsoleTour: the README's console tour runs in the demo as written: every line is
+// understood (nothing answers with a usage or "unknown command").
+func TestREADMEConsoleTour(t *testing.T) {
+	var tour []string
+	for _, l := range readmeBlocks(t) {
+		if c, ok := strings.CutPrefix(l, "kuberpult> "); ok {
+			tour = append(tour, strings.TrimSpace(trailingComment.ReplaceAllString(c, "")))
+		}
 	}
-	want, _ := os.ReadFile("../../examples/checkout/development.yaml")
-	if got := git(t, bare, "show", "main:environments/development/applications/checkout/manifests/manifests.yaml"); strings.TrimSpace(got) != strings.TrimSpace(string(want)) {
-		t.Errorf("development manifest:\n%s\nwant:\n%s", got, want)
+	if len(tour) < 5 {
+		t.Fatalf("the tour has %d lines", len(tour))
 	}
-	if got := git(t, bare, "log", "-1", "--format=%an <%ae>", "main"); got != "Jane Doe <jane@example.com>" {
-		t.Errorf("commit author %q", got)
+	p := start(t, strings.Join(tour, "\n")+"\nexit\n", "demo", "--data", t.TempDir(), "--listen", freeAddr(t))
+	// Not a terminal: the deploy that asks is not confirmed and counts as failed, so the
+	// demo's exit status says "a command failed"; what matters is how each was answered.
+	_ = p.wait(t)
+	out := p.logs.String()
+	for _, bad := range []string{"Usage:", "unknown command", "internal error"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the tour's output has %q:\n%s", bad, out)
+		}
+	}
+	if n := strings.Count(out, "\n> "); n != len(tour) {
+		t.Errorf("%d commands answered, want %d:\n%s", n, len(tour), out)
 	}
 }
