@@ -78,4 +78,3 @@ func (a *app) lockFailed(r deploy.Rollout) {
 		a.log.Error("auto-lock after a failed rollout", "env", r.Env, "app", r.App, "err", res.Problem.Message)
 	}
 }
-
