@@ -62,13 +62,20 @@ func changesOf(r commands.Result) []change {
 	return out
 }
 
-// wantsChangelog: done deploys, rollbacks and trains, and train announcements.
+// wantsChangelog: done deploys, rollbacks and trains, and train announcements (not CI's
+// releases).
 func wantsChangelog(r commands.Result) bool {
 	if r.Problem != nil || r.Replayed || r.DryRun && r.Verb != "announce" {
 		return false
 	}
-	if r.Verb == "depart" && r.Departure != nil && r.Departure.Announced != 0 {
+	switch {
+	case r.Verb == "depart" && r.Departure != nil && r.Departure.Announced != 0:
 		return false // its announcement's thread has it already
+	case r.Verb == "release":
+		// CI's auto-deploys to the latest environments: a monorepo releases hundreds of apps
+		// per merge, and each changelog costs GitHub requests; people read them at deploys,
+		// rollbacks and trains.
+		return false
 	}
 	return r.Outcome == deploy.OutcomeDone || r.Verb == "announce"
 }
