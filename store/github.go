@@ -27,6 +27,13 @@ var (
 			WHEN 'successful' THEN 'success' ELSE 'failure' END
 		WHERE want = 'in_progress' AND EXISTS (SELECT 1 FROM rollouts ro WHERE ro.env = github_deployments.env AND ro.app = github_deployments.app
 			AND ro.action_id = github_deployments.action_id AND ro.state IN ('successful', 'error', 'unhealthy', 'timeout'))`)
+	// Whether a sync has anything to do: a new pushed deployment, or (rollouts followed) a
+	// row in progress whose rollout ended.
+	qGitHubWork = stmt(`SELECT EXISTS (SELECT 1 FROM deployments d JOIN releases r ON r.app = d.app AND r.version = d.version
+			WHERE d.commit_hash <> '' AND d.deployed_at >= ?1 AND r.source_commit_id <> ''
+			  AND NOT EXISTS (SELECT 1 FROM github_deployments g WHERE g.env = d.env AND g.app = d.app AND g.action_id >= d.action_id))
+		OR (?2 AND EXISTS (SELECT 1 FROM github_deployments g JOIN rollouts ro ON ro.env = g.env AND ro.app = g.app AND ro.action_id = g.action_id
+			WHERE g.want = 'in_progress' AND ro.state IN ('successful', 'error', 'unhealthy', 'timeout')))`)
 	qGitHubDue = stmt(`SELECT action_id, env, app, version, source_commit, env_commit, github_id, want, shown, attempts, next_try, error
 		FROM github_deployments WHERE want <> shown AND next_try <= ? ORDER BY action_id, env, app LIMIT ?`)
 	qGitHubSave = stmt(`UPDATE github_deployments SET github_id = ?, shown = ?, attempts = ?, next_try = ?, error = ?
@@ -43,8 +50,24 @@ func (db *DB) SyncGitHubDeployments(ctx context.Context, since, now time.Time, f
 	if followRollouts {
 		first = deploy.GitHubInProgress
 	}
+	// Most calls find nothing to do: ask first without taking the write lock.
+	idle := true
+	err := db.snapshot(ctx, func(rn runner) error {
+		var n int
+		if err := rn.queryRow(ctx, qGitHubWork, fmtTime(since), followRollouts).Scan(&n); err != nil {
+			return err
+		}
+		idle = n == 0
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sync github deployments: %w", err)
+	}
+	if idle {
+		return 0, nil
+	}
 	added := 0
-	err := db.update(ctx, func(rn runner) error {
+	err = db.update(ctx, func(rn runner) error {
 		rows, err := rn.query(ctx, qGitHubNew, fmtTime(since))
 		if err != nil {
 			return err
