@@ -8,6 +8,9 @@ import "time"
 type Change struct {
 	Releases    []Release
 	Deployments []Deployment // each also clears a held attempt of its (env, app)
+	// RemoveDeployments deletes the current deployment (and held attempt) of each (env,
+	// app); the history stays.
+	RemoveDeployments []EnvApp
 	Held        []Held       // replaces an earlier held attempt of the same (env, app)
 	CreateLocks []Lock       // an existing lock with the same key is replaced
 	DeleteLocks []LockKey
@@ -44,8 +47,15 @@ type RepoChange struct {
 	Teams []AppTeam `json:"teams,omitempty"`
 }
 
+// EnvApp names an app on an environment.
+type EnvApp struct {
+	Env Env `json:"env"`
+	App App `json:"app"`
+}
+
 // ManifestChange sets the manifest of App on Env to the one of release Version, or, with
-// Remove, deletes the app's directory on Env.
+// Remove, deletes the app's directory on Env (Version is then the undeploy version that
+// removed it, or 0).
 type ManifestChange struct {
 	Env      Env     `json:"env"`
 	App      App     `json:"app"`

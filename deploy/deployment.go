@@ -32,6 +32,8 @@ type Deployment struct {
 	Pending bool `json:"pending,omitempty"`
 	// Failed is true when the git writer could not apply the change (see the outbox).
 	Failed bool `json:"failed,omitempty"`
+	// Undeploy: Version is the app's undeploy version; the app is gone from Env.
+	Undeploy bool `json:"undeploy,omitempty"`
 }
 
 // HeldByKind is what holds an automated deployment back.

@@ -56,6 +56,8 @@ type Carried struct {
 	Env     Env     `json:"env"`
 	App     App     `json:"app"`
 	Version Version `json:"version"`
+	// Removed: the app's directory was removed there (an undeploy version, or remove).
+	Removed bool `json:"removed,omitempty"`
 }
 
 // PushEvent tells subscribers inside the process that an action's change is in the env
@@ -73,7 +75,7 @@ type PushEvent struct {
 func CarriedBy(rc RepoChange) []Carried {
 	out := make([]Carried, 0, len(rc.Manifests))
 	for _, m := range rc.Manifests {
-		out = append(out, Carried{Env: m.Env, App: m.App, Version: m.Version})
+		out = append(out, Carried{Env: m.Env, App: m.App, Version: m.Version, Removed: m.Remove})
 	}
 	return out
 }

@@ -16,6 +16,9 @@ type Release struct {
 	Manifests        map[Env]string `json:"manifests,omitempty"`
 	CreatedAt        time.Time      `json:"createdAt"`
 	CreatedBy        Actor          `json:"createdBy"`
+	// Undeploy marks an app's undeploy version: an empty manifest for every environment;
+	// deploying it removes the app there.
+	Undeploy bool `json:"undeploy,omitempty"`
 }
 
 // Label is how the release is shown: "42" or "42 (v1.4.2)".

@@ -14,8 +14,8 @@ var (
 		via, command, env, app, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
 	qAddRelease = stmt(`INSERT INTO releases (app, version, display_version, team,
 		source_commit_id, previous_commit_id, source_author, source_message, ci_link, created_at,
-		created_by_kind, created_by_id, created_by_name, created_by_email)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app, version) DO NOTHING`)
+		created_by_kind, created_by_id, created_by_name, created_by_email, undeploy)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app, version) DO NOTHING`)
 	qAddManifest = stmt(`INSERT INTO release_manifests (app, version, env, content) VALUES (?, ?, ?, ?)`)
 	// A release creates its app with the release's team; later ones only raise the latest
 	// version: the team of an existing app changes through Change.Owners only.
@@ -36,6 +36,7 @@ var (
 		actor_id, actor_name, actor_email, deployed_at, reason, commit_hash, action_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`)
 	qClearHeld = stmt(`DELETE FROM held WHERE env = ? AND app = ?`)
+	qRemoveDeployment = stmt(`DELETE FROM deployments WHERE env = ? AND app = ?`)
 	qSetHeld   = stmt(`INSERT INTO held (env, app, version, how, reason, held_by, held_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (env, app) DO UPDATE SET version = excluded.version, how = excluded.how,
@@ -105,6 +106,13 @@ func apply(ctx context.Context, r runner, c deploy.Change) (int64, error) {
 			return 0, err
 		}
 	}
+	for _, ea := range c.RemoveDeployments {
+		for _, q := range []string{qRemoveDeployment, qClearHeld} {
+			if _, err := r.exec(ctx, q, string(ea.Env), string(ea.App)); err != nil {
+				return 0, fmt.Errorf("remove %s from %s: %w", ea.App, ea.Env, err)
+			}
+		}
+	}
 	deletedBy := c.DeletedBy
 	if deletedBy == (deploy.Actor{}) {
 		deletedBy = c.Audit.Actor
@@ -149,7 +157,7 @@ func insertRelease(ctx context.Context, r runner, rel deploy.Release) error {
 	}
 	res, err := r.exec(ctx, qAddRelease, args(string(rel.App), v, rel.DisplayVersion, string(rel.Team),
 		rel.SourceCommitID, rel.PreviousCommitID, rel.SourceAuthor, rel.SourceMessage, rel.CILink,
-		fmtTime(rel.CreatedAt), actorArgs(rel.CreatedBy))...)
+		fmtTime(rel.CreatedAt), actorArgs(rel.CreatedBy), rel.Undeploy)...)
 	if err != nil {
 		return fmt.Errorf("insert release %s of %s: %w", rel.Version, rel.App, err)
 	}

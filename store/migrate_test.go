@@ -129,7 +129,7 @@ func TestMigrateFromSchema1(t *testing.T) {
 	}
 
 	db := openAt(t, path)
-	if diff := cmp.Diff([]int{1, 2, 3, 4, 5, 6, 7, 8, 9}, schemaVersions(t, db.read)); diff != "" {
+	if diff := cmp.Diff([]int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, schemaVersions(t, db.read)); diff != "" {
 		t.Errorf("schema versions (-want +got):\n%s", diff)
 	}
 	p, err := db.Pending(ctx, 0)

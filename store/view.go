@@ -83,7 +83,7 @@ func (v *view) readApps(ctx context.Context, apps map[deploy.App]deploy.AppInfo,
 
 const releaseCols = `app, version, display_version, team, source_commit_id, previous_commit_id,
 	source_author, source_message, ci_link, created_at,
-	created_by_kind, created_by_id, created_by_name, created_by_email`
+	created_by_kind, created_by_id, created_by_name, created_by_email, undeploy`
 
 var (
 	qRelease   = stmt(`SELECT ` + releaseCols + ` FROM releases WHERE app = ? AND version = ?`)
@@ -99,7 +99,7 @@ func scanRelease(row interface{ Scan(...any) error }) (deploy.Release, error) {
 		at string
 	)
 	dest := args(&r.App, &r.Version, &r.DisplayVersion, &r.Team, &r.SourceCommitID, &r.PreviousCommitID,
-		&r.SourceAuthor, &r.SourceMessage, &r.CILink, &at, actorDest(&r.CreatedBy))
+		&r.SourceAuthor, &r.SourceMessage, &r.CILink, &at, actorDest(&r.CreatedBy), &r.Undeploy)
 	if err := row.Scan(dest...); err != nil {
 		return deploy.Release{}, err
 	}
@@ -231,7 +231,8 @@ func pick(qs [4]string, q deploy.Query) (string, []any, bool) {
 // deploymentCols are the columns scanDeployments reads, from a deployments or
 // deployment_history table "d" joined with the outbox as "o" on the action id.
 const deploymentCols = `d.env, d.app, d.version, d.how, d.actor_kind, d.actor_id, d.actor_name,
-	d.actor_email, d.deployed_at, d.reason, d.commit_hash, d.action_id, o.state`
+	d.actor_email, d.deployed_at, d.reason, d.commit_hash, d.action_id, o.state,
+	coalesce((SELECT rl.undeploy FROM releases rl WHERE rl.app = d.app AND rl.version = d.version), 0)`
 
 var (
 	qDeployments = filtered(`SELECT `+deploymentCols+`
@@ -328,7 +329,7 @@ func scanDeployments(rows *sql.Rows, err error) ([]deploy.Deployment, error) {
 			state   sql.NullString
 			version int64
 		)
-		dest := args(&d.Env, &d.App, &version, &d.How, actorDest(&d.Actor), &at, &d.Reason, &d.Commit, &d.ActionID, &state)
+		dest := args(&d.Env, &d.App, &version, &d.How, actorDest(&d.Actor), &at, &d.Reason, &d.Commit, &d.ActionID, &state, &d.Undeploy)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}

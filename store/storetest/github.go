@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -127,5 +128,51 @@ func testGitHubDeployments(t *testing.T, s Store) {
 	}
 	if got[id4] != deploy.GitHubSuccess || got[id2] != deploy.GitHubInactive {
 		t.Errorf("without rollouts: %v", got)
+	}
+}
+
+// testUndeploy: an undeploy version is stored as one and marks the deployments of it; a
+// removed deployment is gone from the state (with its held attempt), its history stays.
+func testUndeploy(t *testing.T, s Store) {
+	ctx := t.Context()
+	rel := release("checkout", 1, "payments", map[deploy.Env]string{"staging": "a: 1"})
+	un := release("checkout", 2, "payments", map[deploy.Env]string{"staging": ""})
+	un.Undeploy, un.SourceCommitID = true, ""
+	mustActKey(t, s, deploy.RequestKey{}, deploy.Change{Releases: []deploy.Release{rel, un}, Audit: deploy.AuditEntry{Time: at(0), Actor: alice, Command: "release"}})
+	deployWithRepo(t, s, 2, 1)
+	deployWithRepo(t, s, 1, 2) // on staging again, and on development below
+	d := deployment("development", "checkout", 2, 3)
+	mustActKey(t, s, deploy.RequestKey{}, deploy.Change{Deployments: []deploy.Deployment{d}, Held: []deploy.Held{{Env: "staging", App: "checkout", Version: 2, How: deploy.HowAuto, Time: at(3)}},
+		Audit: deploy.AuditEntry{Time: at(3), Actor: alice, Command: "deploy"}})
+	st := state(t, s, deploy.Everything)
+	if dd, ok := st.Deployed("development", "checkout"); !ok || !dd.Undeploy {
+		t.Errorf("the undeploy version's deployment: %+v", dd)
+	}
+	if dd, _ := st.Deployed("staging", "checkout"); dd.Undeploy {
+		t.Errorf("a real version marked undeploy: %+v", dd)
+	}
+	err := s.View(ctx, func(ctx context.Context, v deploy.View) error {
+		got, err := v.Release(ctx, "checkout", 2)
+		if err == nil && (!got.Undeploy || got.Manifests["staging"] != "" || len(got.Manifests) != 1) {
+			t.Errorf("undeploy release read back: %+v", got)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustActKey(t, s, deploy.RequestKey{}, deploy.Change{RemoveDeployments: []deploy.EnvApp{{Env: "staging", App: "checkout"}},
+		Audit: deploy.AuditEntry{Time: at(4), Actor: alice, Command: "remove checkout from staging"}})
+	st = state(t, s, deploy.Everything)
+	if _, ok := st.Deployed("staging", "checkout"); ok {
+		t.Error("the removed deployment is still there")
+	}
+	if _, ok := st.Deployed("development", "checkout"); !ok {
+		t.Error("another environment's deployment went too")
+	}
+	for _, h := range st.Held {
+		if h.Env == "staging" {
+			t.Errorf("the held attempt stayed: %+v", h)
+		}
 	}
 }

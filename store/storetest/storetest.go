@@ -62,6 +62,7 @@ var tests = []test{
 	{"commit actions", testCommitActions},
 	{"untracked pushes", testUntrackedPushes},
 	{"github deployments", testGitHubDeployments},
+	{"undeploy versions and removed deployments", testUndeploy},
 	{"releases round trip", testReleases},
 	{"apps from releases and owners", testApps},
 	{"duplicate release conflicts and writes nothing", testDuplicateRelease},
