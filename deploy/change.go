@@ -11,10 +11,10 @@ type Change struct {
 	// RemoveDeployments deletes the current deployment (and held attempt) of each (env,
 	// app); the history stays.
 	RemoveDeployments []EnvApp
-	Held        []Held       // replaces an earlier held attempt of the same (env, app)
-	CreateLocks []Lock       // an existing lock with the same key is replaced
-	DeleteLocks []LockKey
-	DeletedBy   Actor // recorded in the lock history for DeleteLocks; default Audit.Actor
+	Held              []Held // replaces an earlier held attempt of the same (env, app)
+	CreateLocks       []Lock // an existing lock with the same key is replaced
+	DeleteLocks       []LockKey
+	DeletedBy         Actor // recorded in the lock history for DeleteLocks; default Audit.Actor
 	// Owners moves apps to another team (a release naming a new team, after the checks).
 	Owners []AppTeam
 	// EnvConfigs records the configuration of environments, as the git writer renders

@@ -35,9 +35,9 @@ var (
 	qAddHistory = stmt(`INSERT INTO deployment_history (env, app, version, how, actor_kind,
 		actor_id, actor_name, actor_email, deployed_at, reason, commit_hash, action_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`)
-	qClearHeld = stmt(`DELETE FROM held WHERE env = ? AND app = ?`)
+	qClearHeld        = stmt(`DELETE FROM held WHERE env = ? AND app = ?`)
 	qRemoveDeployment = stmt(`DELETE FROM deployments WHERE env = ? AND app = ?`)
-	qSetHeld   = stmt(`INSERT INTO held (env, app, version, how, reason, held_by, held_at)
+	qSetHeld          = stmt(`INSERT INTO held (env, app, version, how, reason, held_by, held_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (env, app) DO UPDATE SET version = excluded.version, how = excluded.how,
 			reason = excluded.reason, held_by = excluded.held_by, held_at = excluded.held_at`)
