@@ -191,6 +191,9 @@ func (t *Tracker) step(ctx context.Context, all bool) error {
 	var changes []change
 	for _, ev := range pushes {
 		for _, c := range ev.Carried {
+			if c.Removed {
+				continue // the app's Application is gone there: nothing to roll out
+			}
 			k := [2]string{string(c.Env), string(c.App)}
 			if old, ok := byKey[k]; ok && !old.State.Final() {
 				before := old.State

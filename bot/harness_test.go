@@ -41,6 +41,10 @@ p, role:developer, CreateLock, *:*, *, allow
 p, role:developer, DeleteLock, *:*, *, allow
 p, role:developer, DeployReleaseTrain, staging:*, *, allow
 p, role:releaser, DeployRelease, *:*, *, allow
+p, role:releaser, DeployReleaseTrain, *:*, *, allow
+p, role:releaser, CreateUndeploy, *:*, *, allow
+p, role:releaser, DeployUndeploy, *:*, *, allow
+p, role:releaser, DeleteEnvironmentApplication, *:*, *, allow
 p, role:ci, CreateRelease, *:*, *, allow
 g, alice@example.com, role:developer
 g, @releasers, role:releaser

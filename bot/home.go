@@ -75,6 +75,9 @@ func homeView(st deploy.State, envs deploy.Environments, windows func(deploy.Env
 		for _, env := range order {
 			if d, ok := st.Deployed(env, app); ok {
 				cell := fmt.Sprintf("%s %s", env, d.Version)
+				if d.Undeploy {
+					cell += " (undeploy)"
+				}
 				if r, ok := rolling[string(env)+"/"+string(app)]; ok && r.Version == d.Version {
 					switch {
 					case r.State == deploy.RolloutSuccessful, r.State == deploy.RolloutSuperseded:

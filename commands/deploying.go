@@ -329,7 +329,7 @@ func (a *action) deployChange(rel deploy.Release, envs []deploy.Env, how deploy.
 		c.Deployments = append(c.Deployments, deploy.Deployment{
 			Env: env, App: rel.App, Version: rel.Version, How: how, Actor: actor, Time: a.now, Reason: reason,
 		})
-		rc.Manifests = append(rc.Manifests, deploy.ManifestChange{Env: env, App: rel.App, Version: rel.Version, Manifest: rel.Manifests[env]})
+		rc.Manifests = append(rc.Manifests, manifestChange(rel, env))
 	}
 	c.Repo = rc
 	return c

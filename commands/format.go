@@ -49,6 +49,22 @@ func Format(cmd Command) string {
 		if c.Force {
 			add("--force")
 		}
+	case Undeploy:
+		add("undeploy", name(string(c.App)))
+		if c.Confirm {
+			add("--confirm")
+		}
+		if c.Force {
+			add("--force")
+		}
+	case Remove:
+		add("remove", name(string(c.App)), "from", name(string(c.Env)))
+		if c.Reason != "" {
+			add("--reason", q(c.Reason))
+		}
+		if c.Force {
+			add("--force")
+		}
 	case Lock:
 		add("lock")
 		switch {
@@ -218,6 +234,12 @@ func ConfirmedText(cmd Command) string {
 		cmd = c
 	case Rollback:
 		c.Force, c.From = false, 0
+		cmd = c
+	case Undeploy:
+		c.Force = false
+		cmd = c
+	case Remove:
+		c.Force = false
 		cmd = c
 	}
 	return Format(cmd) + " (confirmed)"

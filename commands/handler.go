@@ -197,6 +197,10 @@ func decision(cmd Command) decider {
 		if !c.DryRun {
 			return decide((*action).train, c)
 		}
+	case Undeploy:
+		return decide((*action).undeploy, c)
+	case Remove:
+		return decide((*action).remove, c)
 	}
 	return nil
 }

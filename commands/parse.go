@@ -61,6 +61,8 @@ func init() {
 		"unhold":   parseUnhold,
 		"approve":  parseApprove,
 		"reject":   parseReject,
+		"undeploy": parseUndeploy,
+		"remove":   parseRemove,
 	}
 }
 

@@ -44,6 +44,7 @@ type Result struct {
 	Held     []deploy.Held       `json:"held,omitempty"`     // automated deployments a lock held back
 	Locked   *Locked             `json:"locked,omitempty"`   // locks created
 	Unlocked []deploy.Lock       `json:"unlocked,omitempty"` // locks removed
+	Removed  []deploy.Env        `json:"removed,omitempty"`  // undeploy --confirm, remove: where the app was taken off
 	// NoSuchLock: an exact unlock found nothing to remove (kind, id and target of the lock).
 	NoSuchLock *deploy.Lock  `json:"noSuchLock,omitempty"`
 	Waiting    []EnvWaiting  `json:"waiting,omitempty"` // after an unlock: what automation would change

@@ -117,7 +117,7 @@ func (a *action) train(ctx context.Context, v deploy.View, c Train) (Result, dep
 			rel := rels[appVersion{ap.App, ap.To}]
 			change.Deployments = append(change.Deployments, deploy.Deployment{Env: e.Env, App: ap.App, Version: ap.To,
 				How: deploy.HowTrain, Actor: a.req.Actor, Time: a.now, Reason: reason + " from " + e.Upstream})
-			manifests = append(manifests, deploy.ManifestChange{Env: e.Env, App: ap.App, Version: ap.To, Manifest: rel.Manifests[e.Env]})
+			manifests = append(manifests, manifestChange(rel, e.Env))
 			res.Deployed = append(res.Deployed, Deployed{Env: e.Env, App: ap.App, From: ap.From, To: ap.To, How: deploy.HowTrain})
 		}
 	}

@@ -106,7 +106,7 @@ func (a *action) catchUp(ctx context.Context, v deploy.View, c CatchUp) (Result,
 		from, _ := st.Deployed(h.Env, h.App)
 		change.Deployments = append(change.Deployments, deploy.Deployment{Env: h.Env, App: h.App, Version: h.Version,
 			How: deploy.HowAuto, Actor: rel.CreatedBy, Time: a.now, Reason: "held by a window, deployed when it closed"})
-		manifests = append(manifests, deploy.ManifestChange{Env: h.Env, App: h.App, Version: h.Version, Manifest: rel.Manifests[h.Env]})
+		manifests = append(manifests, manifestChange(rel, h.Env))
 		res.Deployed = append(res.Deployed, Deployed{Env: h.Env, App: h.App, From: from.Version, To: h.Version, How: deploy.HowAuto})
 		lines = append(lines, fmt.Sprintf("  %s %s -> %s", h.App, h.Env, h.Version))
 	}

@@ -38,6 +38,8 @@ type Attempt struct {
 	// system actor (an auto-deploy of a release, a scheduled train) is not.
 	Actor  deploy.Actor
 	Groups []string // the actor's Slack user groups
+	// Action is the permission the attempt needs; default DeployRelease.
+	Action Action
 	// Force: the person has seen the locks and deploys anyway.
 	Force bool
 	// Reason is why a person deploys; inside a window with override confirm it is required.
@@ -100,7 +102,11 @@ type Gate struct {
 func (g Gate) Decide(st deploy.State, a Attempt) Decision {
 	if a.Actor.Kind != deploy.ActorSystem {
 		sc := Scope{Env: a.Env, Group: g.Envs.GroupOf(a.Env), App: a.App, Team: a.Team}
-		if err := g.Policy.Check(SubjectOf(a.Actor, a.Groups...), DeployRelease, sc); err != nil {
+		action := a.Action
+		if action == "" {
+			action = DeployRelease
+		}
+		if err := g.Policy.Check(SubjectOf(a.Actor, a.Groups...), action, sc); err != nil {
 			return Decision{Verdict: Deny, Err: err}
 		}
 	}

@@ -23,13 +23,13 @@ func statusText(r commands.Result) string {
 	}
 	var b strings.Builder
 	rows := [][]string{append([]string{"app", "team"}, envStrings(r.Targets)...)}
-	failed := false
+	failed, undeploy := false, false
 	for _, app := range commands.SortedApps(*st) {
 		row := []string{string(app), orDash(string(st.TeamOf(app)))}
 		for _, env := range r.Targets {
 			row = append(row, cell(*st, env, app))
 			d, _ := st.Deployed(env, app)
-			failed = failed || d.Failed
+			failed, undeploy = failed || d.Failed, undeploy || d.Undeploy
 		}
 		rows = append(rows, row)
 	}
@@ -37,6 +37,9 @@ func statusText(r commands.Result) string {
 	b.WriteString("🔒 locked  ✋ held auto-deploy  ⏳ not yet in the env repo")
 	if failed {
 		b.WriteString("  ❌ the env-repo change failed")
+	}
+	if undeploy {
+		b.WriteString("  (undeploy): the app's undeploy version, it is gone there")
 	}
 	waiting := false
 	for _, h := range st.Held {
@@ -74,6 +77,9 @@ func cell(st deploy.State, env deploy.Env, app deploy.App) string {
 	s := "-"
 	if d, ok := st.Deployed(env, app); ok {
 		s = d.Version.String()
+		if d.Undeploy {
+			s += " (undeploy)" // the app is gone there
+		}
 		switch {
 		case d.Pending:
 			s += "⏳"

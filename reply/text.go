@@ -25,6 +25,9 @@ func Prompt(r commands.Result) string {
 	switch {
 	case r.Confirm != nil:
 		c := r.Confirm
+		if s, ok := undeployPrompt(r); ok {
+			return s
+		}
 		if _, ok := c.Command.(commands.Rollback); ok {
 			return fmt.Sprintf("⚠️ %s is locked where you want to roll it back:\n%s\nA rollback ignores locks. Roll %s on %s back to %s anyway?",
 				r.App, lockLines(c.Locks, r.At), r.App, joinEnvs(c.Envs), r.Label)
@@ -62,6 +65,10 @@ func body(r commands.Result) string {
 		return unlockText(r)
 	case "release":
 		return releaseText(r)
+	case "undeploy":
+		return undeployText(r)
+	case "remove":
+		return removeText(r)
 	case "sync":
 		return fmt.Sprintf("Recorded the configuration of %s.", plural(len(r.Targets), "environment", "environments"))
 	case "train":

@@ -18,8 +18,11 @@ var (
 	qRolloutsOfApp = stmt(`SELECT body FROM rollouts WHERE app = ? ORDER BY env`)
 	// The states that are not final (deploy.RolloutState.Final).
 	qRolloutsInFlight = stmt(`SELECT body FROM rollouts WHERE state IN ('pending', 'progressing', 'unknown') ORDER BY env, app`)
-	qPushedSince      = stmt(`SELECT env, app, version, commit_hash, action_id, deployed_at FROM deployments
-		WHERE commit_hash <> '' AND deployed_at >= ? ORDER BY action_id, env, app`)
+	// Undeploy versions are not rolled out: they remove the app.
+	qPushedSince = stmt(`SELECT d.env, d.app, d.version, d.commit_hash, d.action_id, d.deployed_at FROM deployments d
+		WHERE d.commit_hash <> '' AND d.deployed_at >= ?
+		  AND NOT EXISTS (SELECT 1 FROM releases rl WHERE rl.app = d.app AND rl.version = d.version AND rl.undeploy <> 0)
+		ORDER BY d.action_id, d.env, d.app`)
 	// Commit hashes are lowercase hex: [rev, rev~) holds rev and the hashes it abbreviates.
 	qLastActionOfCommit = stmt(`SELECT max(id) FROM audit WHERE commit_hash >= ? AND commit_hash < ? AND commit_hash <> ''`)
 )
