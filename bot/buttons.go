@@ -54,7 +54,7 @@ func (c card) buttons() []slack.BlockElement {
 	if r.Confirm != nil {
 		id := strconv.FormatInt(r.ActionID, 10)
 		return []slack.BlockElement{
-			button(actConfirm, "Deploy anyway", id, slack.StyleDanger),
+			button(actConfirm, confirmLabel(r), id, slack.StyleDanger),
 			button(actCancel, "Cancel", id, slack.StyleDefault),
 		}
 	}
@@ -232,7 +232,7 @@ func (b *Bot) answerQuestion(ctx context.Context, who person, channel string, a 
 	}
 	b.editCard(ctx, id, func(c *card) bool {
 		c.Closed = true
-		c.Notes = append(c.Notes, fmt.Sprintf("✔ Deploy anyway: %s at %s (see thread)", who.Actor.Display(), b.now().UTC().Format("15:04 MST")))
+		c.Notes = append(c.Notes, fmt.Sprintf("✔ %s: %s at %s (see thread)", confirmLabel(c.Result), who.Actor.Display(), b.now().UTC().Format("15:04 MST")))
 		return true
 	})
 	if _, err := b.postCard(ctx, ch, ts, card{Result: res}); err != nil {
@@ -299,4 +299,29 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// confirmLabel is the button that answers yes to a card's question.
+func confirmLabel(r commands.Result) string {
+	if r.Confirm != nil {
+		switch confirmCommand(r.Confirm).(type) {
+		case commands.Undeploy:
+			return "Delete " + string(r.App)
+		case commands.Remove:
+			return "Remove " + string(r.App)
+		}
+	}
+	return "Deploy anyway"
+}
+
+// confirmCommand is the command a question runs on a yes; a stored card has only its text.
+func confirmCommand(c *commands.Confirmation) commands.Command {
+	if c.Command != nil {
+		return c.Command
+	}
+	cmd, err := commands.Parse(c.CommandText)
+	if err != nil {
+		return nil
+	}
+	return cmd
 }

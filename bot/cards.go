@@ -47,7 +47,7 @@ func wantsCard(r commands.Result) bool {
 		return false // nothing to do: nothing for the channel
 	}
 	switch r.Verb {
-	case "deploy", "rollback", "lock", "unlock", "release", "train", "catch-up":
+	case "deploy", "rollback", "lock", "unlock", "release", "train", "catch-up", "undeploy", "remove":
 		return true
 	}
 	return false
@@ -115,6 +115,12 @@ func (c card) title() string {
 	first, _, _ := strings.Cut(text, "\n")
 	who := c.Result.Actor.Display()
 	if c.Result.Confirm != nil {
+		switch confirmCommand(c.Result.Confirm).(type) {
+		case commands.Undeploy:
+			return fmt.Sprintf("*%s* asks: delete *%s* from %s?", who, c.Result.App, envList(c.Result.Confirm.Envs))
+		case commands.Remove:
+			return fmt.Sprintf("*%s* asks: remove *%s* from %s?", who, c.Result.App, envList(c.Result.Confirm.Envs))
+		}
 		return fmt.Sprintf("*%s* asks: deploy *%s* %s to %s? Locks stand in the way.", who, c.Result.App, c.Result.Label, envList(c.Result.Confirm.Envs))
 	}
 	return fmt.Sprintf("*%s*: %s", who, first)

@@ -159,4 +159,35 @@ func TestRemoveFromAnEnvironment(t *testing.T) {
 	if got := hs.git("log", "-1", "--format=%s", "main"); got != "remove cart from staging" {
 		t.Errorf("commit: %q", got)
 	}
+	// No train brings it back; a new release with a manifest there may.
+	hs.as("UALICE", "unlock staging")
+	if res := hs.as("UBOB", "train staging"); res.Train == nil || len(res.Train.Deploys()) != 0 || !strings.Contains(reply.Text(res), "APP_DOES_NOT_EXIST_IN_ENV") {
+		t.Errorf("a train after remove: %s", reply.Text(res))
+	}
+	hs.release("cart", 2, "development", "staging")
+	if res := hs.as("UBOB", "train staging"); res.Train == nil || len(res.Train.Deploys()) != 1 {
+		t.Errorf("a train after a new release: %s", reply.Text(res))
+	}
+}
+
+// TestRemoveFromSlack: the question is a card with a "Remove cart" button; a click by
+// someone without the permission changes nothing, the releaser's click removes it.
+func TestRemoveFromSlack(t *testing.T) {
+	hs := start(t)
+	hs.release("cart", 1, "development", "staging")
+	hs.as("UBOB", "deploy cart 1 to staging")
+	hs.slash("UBOB", "remove cart from staging")
+	card := hs.card("asks: remove *cart* from staging?")
+	bs := buttons(t, card, "Remove cart")
+	if len(bs) != 1 {
+		t.Fatalf("the question's buttons: %s", card.Blocks)
+	}
+	hs.click("UALICE", card, bs[0])
+	hs.ephemeral("UALICE", "DeleteEnvironmentApplication")
+	if v := hs.running("staging", "cart"); v != 1 {
+		t.Fatalf("alice's click removed it: staging runs %d", v)
+	}
+	hs.click("UBOB", card, bs[0])
+	hs.thread(card.TS, "Removed cart (was 1) from staging")
+	eventually(t, "cart removed", func() bool { return hs.running("staging", "cart") == 0 })
 }

@@ -232,7 +232,10 @@ func (a *action) remove(ctx context.Context, v deploy.View, c Remove) (Result, d
 		res.Confirm = &Confirmation{Locks: gate.Locks, Envs: []deploy.Env{c.Env}, Command: confirmed, CommandText: Format(confirmed)}
 		return res, deploy.Change{}, nil
 	}
-	change := deploy.Change{RemoveDeployments: []deploy.EnvApp{{Env: c.Env, App: c.App}}}
+	// As Kuberpult: the environment goes from the app's releases too, so that no train or
+	// auto-deploy brings it back.
+	here := []deploy.EnvApp{{Env: c.Env, App: c.App}}
+	change := deploy.Change{RemoveDeployments: here, DropManifests: here}
 	change.Repo = &deploy.RepoChange{Message: commitMessage(fmt.Sprintf("remove %s from %s", c.App, c.Env), a.req, a.reason(c.Reason)),
 		Author: a.req.Actor, Time: a.now, Manifests: []deploy.ManifestChange{{Env: c.Env, App: c.App, Remove: true}}}
 	res.Outcome, res.Ignored, res.Removed = deploy.OutcomeDone, gate.Locks, []deploy.Env{c.Env}

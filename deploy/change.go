@@ -11,10 +11,14 @@ type Change struct {
 	// RemoveDeployments deletes the current deployment (and held attempt) of each (env,
 	// app); the history stays.
 	RemoveDeployments []EnvApp
-	Held              []Held // replaces an earlier held attempt of the same (env, app)
-	CreateLocks       []Lock // an existing lock with the same key is replaced
-	DeleteLocks       []LockKey
-	DeletedBy         Actor // recorded in the lock history for DeleteLocks; default Audit.Actor
+	// DropManifests deletes the manifest of each (env, app) from all the app's releases, so
+	// that no train or auto-deploy brings the app back there (a newer release with a
+	// manifest for it does).
+	DropManifests []EnvApp
+	Held          []Held // replaces an earlier held attempt of the same (env, app)
+	CreateLocks   []Lock // an existing lock with the same key is replaced
+	DeleteLocks   []LockKey
+	DeletedBy     Actor // recorded in the lock history for DeleteLocks; default Audit.Actor
 	// Owners moves apps to another team (a release naming a new team, after the checks).
 	Owners []AppTeam
 	// EnvConfigs records the configuration of environments, as the git writer renders

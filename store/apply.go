@@ -37,6 +37,7 @@ var (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`)
 	qClearHeld        = stmt(`DELETE FROM held WHERE env = ? AND app = ?`)
 	qRemoveDeployment = stmt(`DELETE FROM deployments WHERE env = ? AND app = ?`)
+	qDropManifests    = stmt(`DELETE FROM release_manifests WHERE env = ? AND app = ?`)
 	qSetHeld          = stmt(`INSERT INTO held (env, app, version, how, reason, held_by, held_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (env, app) DO UPDATE SET version = excluded.version, how = excluded.how,
@@ -104,6 +105,11 @@ func apply(ctx context.Context, r runner, c deploy.Change) (int64, error) {
 	for _, h := range c.Held {
 		if err := upsertHeld(ctx, r, h); err != nil {
 			return 0, err
+		}
+	}
+	for _, ea := range c.DropManifests {
+		if _, err := r.exec(ctx, qDropManifests, string(ea.Env), string(ea.App)); err != nil {
+			return 0, fmt.Errorf("drop the manifests of %s on %s: %w", ea.App, ea.Env, err)
 		}
 	}
 	for _, ea := range c.RemoveDeployments {

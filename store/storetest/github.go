@@ -162,7 +162,8 @@ func testUndeploy(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	mustActKey(t, s, deploy.RequestKey{}, deploy.Change{RemoveDeployments: []deploy.EnvApp{{Env: "staging", App: "checkout"}},
-		Audit: deploy.AuditEntry{Time: at(4), Actor: alice, Command: "remove checkout from staging"}})
+		DropManifests: []deploy.EnvApp{{Env: "staging", App: "checkout"}},
+		Audit:         deploy.AuditEntry{Time: at(4), Actor: alice, Command: "remove checkout from staging"}})
 	st = state(t, s, deploy.Everything)
 	if _, ok := st.Deployed("staging", "checkout"); ok {
 		t.Error("the removed deployment is still there")
@@ -174,5 +175,20 @@ func testUndeploy(t *testing.T, s Store) {
 		if h.Env == "staging" {
 			t.Errorf("the held attempt stayed: %+v", h)
 		}
+	}
+	err = s.View(ctx, func(ctx context.Context, v deploy.View) error {
+		for _, ver := range []deploy.Version{1, 2} {
+			got, err := v.Release(ctx, "checkout", ver)
+			if err != nil {
+				return err
+			}
+			if _, ok := got.Manifests["staging"]; ok {
+				t.Errorf("release %d keeps its staging manifest after DropManifests", ver)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
