@@ -127,9 +127,15 @@ func TestUndeploy(t *testing.T) {
 	if got := reply.Text(hs.as("UBOB", "history checkout")); !strings.Contains(got, "production") || !strings.Contains(got, "  1  ") {
 		t.Errorf("history after the undeploy:\n%s", got)
 	}
+	if got := reply.Text(hs.as("UBOB", "status")); strings.Contains(got, "checkout") {
+		t.Errorf("status still lists the deleted app:\n%s", got)
+	}
 	hs.release("checkout", 3, "development", "staging")
 	if dirs, _ := hs.pushedTree("checkout"); strings.Join(dirs, " ") != "development" {
 		t.Errorf("a new release brings it back: dirs %v", dirs)
+	}
+	if got := reply.Text(hs.as("UBOB", "status")); !strings.Contains(got, "checkout  shop  3") {
+		t.Errorf("status after the new release:\n%s", got)
 	}
 }
 

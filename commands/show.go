@@ -152,11 +152,14 @@ func (a *action) auditLog(ctx context.Context, v deploy.View, c Audit) (Result, 
 	return Result{Outcome: deploy.OutcomeDone, AuditEntries: entries}, nil
 }
 
-// SortedApps returns the apps of a state, sorted by name.
+// SortedApps returns the apps of a state, sorted by name, without the deleted ones
+// (undeployed: State.Deleted).
 func SortedApps(st deploy.State) []deploy.App {
 	apps := make([]deploy.App, 0, len(st.Apps))
 	for a := range st.Apps {
-		apps = append(apps, a)
+		if !st.Deleted(a) {
+			apps = append(apps, a)
+		}
 	}
 	sort.Slice(apps, func(i, j int) bool { return apps[i] < apps[j] })
 	return apps

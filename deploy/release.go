@@ -34,4 +34,7 @@ type AppInfo struct {
 	App    App     `json:"app"`
 	Team   Team    `json:"team,omitempty"` // team of the newest release that named one
 	Latest Version `json:"latest"`         // newest release
+	// Undeploying: the newest release is the app's undeploy version. Running nowhere too,
+	// the app is deleted (undeploy --confirm), until a new release.
+	Undeploying bool `json:"undeploying,omitempty"`
 }

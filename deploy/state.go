@@ -17,6 +17,20 @@ func (s State) Deployed(env Env, app App) (Deployment, bool) {
 	return d, ok
 }
 
+// Deleted reports whether app was undeployed: its newest release is its undeploy version
+// and it runs nowhere in s (a state of every environment).
+func (s State) Deleted(app App) bool {
+	if !s.Apps[app].Undeploying {
+		return false
+	}
+	for _, apps := range s.Deployments {
+		if _, ok := apps[app]; ok {
+			return false
+		}
+	}
+	return true
+}
+
 // TeamOf returns the owning team of an app ("" if none).
 func (s State) TeamOf(app App) Team { return s.Apps[app].Team }
 

@@ -171,7 +171,11 @@ func historyText(r commands.Result) string {
 	fmt.Fprintf(&b, "Deployments of %s%s, newest first:\n", r.App, where)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, d := range r.History {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s", d.Time.Format("2006-01-02 15:04 MST"), d.Env, d.Version, d.How, d.Actor.Display(), commitText(d))
+		version := d.Version.String()
+		if d.Undeploy {
+			version += " (undeploy)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s", d.Time.Format("2006-01-02 15:04 MST"), d.Env, version, d.How, d.Actor.Display(), commitText(d))
 		if d.Reason != "" {
 			fmt.Fprintf(tw, "\t%q", d.Reason)
 		}

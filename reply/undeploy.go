@@ -51,7 +51,7 @@ func removeText(r commands.Result) string {
 		fmt.Fprintf(&b, "\nIgnored locks:\n%s", lockLines(r.Ignored, r.At))
 	}
 	b.WriteString(insideText(r))
-	b.WriteString("\nA train or a deploy can bring it back there; lock it on that environment to keep it away.")
+	fmt.Fprintf(&b, "\nIts releases no longer have a manifest for %s, so no train or auto-deploy brings it back; a newer release with one does.", joinEnvs(r.Removed))
 	return b.String()
 }
 

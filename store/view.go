@@ -28,14 +28,16 @@ func jsonList[T ~string](names []T) string {
 }
 
 var (
-	qApp     = stmt(`SELECT app, team, latest FROM apps WHERE app = ?`)
-	qAllApps = stmt(`SELECT app, team, latest FROM apps`)
-	qApps    = stmt(`SELECT app, team, latest FROM apps WHERE ` + inList("app"))
+	// appCols: an app, and whether its newest release is an undeploy version.
+	appCols  = `a.app, a.team, a.latest, coalesce((SELECT r.undeploy FROM releases r WHERE r.app = a.app AND r.version = a.latest), 0)`
+	qApp     = stmt(`SELECT ` + appCols + ` FROM apps a WHERE a.app = ?`)
+	qAllApps = stmt(`SELECT ` + appCols + ` FROM apps a`)
+	qApps    = stmt(`SELECT ` + appCols + ` FROM apps a WHERE ` + inList("a.app"))
 )
 
 func (v *view) App(ctx context.Context, app deploy.App) (deploy.AppInfo, bool, error) {
 	var info deploy.AppInfo
-	err := v.r.queryRow(ctx, qApp, string(app)).Scan(&info.App, &info.Team, &info.Latest)
+	err := v.r.queryRow(ctx, qApp, string(app)).Scan(&info.App, &info.Team, &info.Latest, &info.Undeploying)
 	if errors.Is(err, sql.ErrNoRows) {
 		return deploy.AppInfo{}, false, nil
 	}
@@ -70,7 +72,7 @@ func (v *view) readApps(ctx context.Context, apps map[deploy.App]deploy.AppInfo,
 	defer rows.Close()
 	for rows.Next() {
 		var info deploy.AppInfo
-		if err := rows.Scan(&info.App, &info.Team, &info.Latest); err != nil {
+		if err := rows.Scan(&info.App, &info.Team, &info.Latest, &info.Undeploying); err != nil {
 			return fmt.Errorf("read apps: %w", err)
 		}
 		apps[info.App] = info
