@@ -317,7 +317,11 @@ func releasesText(r commands.Result) string {
 		if len(on) > 0 {
 			where = "runs on " + strings.Join(on, ", ")
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%q\t%s\n", rel.Label(), rel.CreatedAt.UTC().Format("2006-01-02 15:04 MST"),
+		label := rel.Label()
+		if rel.Undeploy {
+			label += " (undeploy)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%q\t%s\n", label, rel.CreatedAt.UTC().Format("2006-01-02 15:04 MST"),
 			short(rel.SourceCommitID), orDash(rel.SourceAuthor), clipText(rel.SourceMessage, 60), where)
 	}
 	_ = tw.Flush()
