@@ -106,14 +106,7 @@ func (a *action) deploy(ctx context.Context, v deploy.View, c Deploy) (Result, d
 
 func (a *action) rollback(ctx context.Context, v deploy.View, c Rollback) (Result, deploy.Change, error) {
 	a.app, a.env = c.App, c.Env
-	if err := a.h.singleEnv(c.Env); err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	info, err := knownApp(ctx, v, c.App)
-	if err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	st, err := v.State(ctx, deploy.Query{Envs: []deploy.Env{c.Env}, Apps: []deploy.App{c.App}})
+	info, st, err := a.appOn(ctx, v, c.App, c.Env)
 	if err != nil {
 		return Result{}, deploy.Change{}, err
 	}
@@ -344,4 +337,21 @@ func commitMessage(subject string, r Request, reason string) string {
 	}
 	fmt.Fprintf(&b, "Requested-by: %s via %s\n", r.Actor.Display(), r.Via)
 	return b.String()
+}
+
+// appOn checks that env is one environment and app is known, and reads the state of the app
+// there: what a command about one app on one environment decides on.
+func (a *action) appOn(ctx context.Context, v deploy.View, app deploy.App, env deploy.Env) (deploy.AppInfo, deploy.State, error) {
+	if err := a.h.singleEnv(env); err != nil {
+		return deploy.AppInfo{}, deploy.State{}, err
+	}
+	info, err := knownApp(ctx, v, app)
+	if err != nil {
+		return deploy.AppInfo{}, deploy.State{}, err
+	}
+	st, err := v.State(ctx, deploy.Query{Envs: []deploy.Env{env}, Apps: []deploy.App{app}})
+	if err != nil {
+		return deploy.AppInfo{}, deploy.State{}, err
+	}
+	return info, st, nil
 }

@@ -201,14 +201,7 @@ func (a *action) finishUndeploy(st deploy.State, info deploy.AppInfo, c Undeploy
 
 func (a *action) remove(ctx context.Context, v deploy.View, c Remove) (Result, deploy.Change, error) {
 	a.app, a.env = c.App, c.Env
-	if err := a.h.singleEnv(c.Env); err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	info, err := knownApp(ctx, v, c.App)
-	if err != nil {
-		return Result{}, deploy.Change{}, err
-	}
-	st, err := v.State(ctx, deploy.Query{Envs: []deploy.Env{c.Env}, Apps: []deploy.App{c.App}})
+	info, st, err := a.appOn(ctx, v, c.App, c.Env)
 	if err != nil {
 		return Result{}, deploy.Change{}, err
 	}
