@@ -62,6 +62,13 @@ func (c *Config) NeedSecrets(prefixes ...string) error {
 // State says where Kuberpult keeps its state.
 type State struct {
 	SQLite string `yaml:"sqlite"` // path of the SQLite database file
+	// Postgres is a PostgreSQL database instead (exactly one of the two).
+	Postgres Postgres `yaml:"postgres"`
+}
+
+// Postgres says how to reach PostgreSQL.
+type Postgres struct {
+	DSN string `yaml:"dsn"` // e.g. ${KUBERPULT_DATABASE_URL}: postgres://user:password@host:5432/db
 }
 
 // Git is the environment repository Kuberpult writes and Argo CD reads.
@@ -252,7 +259,7 @@ func defaults(lookupEnv func(string) (string, bool)) *Config {
 
 // resolvePaths makes the relative file paths of c absolute, relative to dir.
 func (c *Config) resolvePaths(dir string) {
-	if s := c.State.SQLite; s != ":memory:" && !strings.HasPrefix(s, "file:") {
+	if s := c.State.SQLite; s != "" && s != ":memory:" && !strings.HasPrefix(s, "file:") {
 		c.State.SQLite = resolve(dir, s)
 	}
 	if c.Git.Transport() == TransportLocal && !strings.HasPrefix(c.Git.URL, "file://") {

@@ -389,3 +389,18 @@ func TestBadListenFromTheEnvironment(t *testing.T) {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }
+
+func TestStateIsOneOfSQLiteAndPostgres(t *testing.T) {
+	const rest = "git: {url: envrepo.git}\nenvironments: {development: {upstream: {latest: true}}}\n"
+	_, err := Parse([]byte("state: {sqlite: k.db, postgres: {dsn: 'postgres://db/k'}}\n"+rest), env(nil))
+	if diff := cmp.Diff([]string{"line 1: state: set sqlite or postgres.dsn, not both"}, problems(t, err)); diff != "" {
+		t.Errorf("both (-want +got):\n%s", diff)
+	}
+	c, err := Parse([]byte("state: {postgres: {dsn: '${DB_URL}'}}\n"+rest), env(map[string]string{"DB_URL": "postgres://u:p@db:5432/k"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State.Postgres.DSN != "postgres://u:p@db:5432/k" || c.State.SQLite != "" {
+		t.Errorf("state: %+v", c.State)
+	}
+}

@@ -11,8 +11,11 @@ import (
 
 // validate records every problem of c in s. A new section adds its check here.
 func (c *Config) validate(s *source) {
-	if c.State.SQLite == "" {
-		s.problem("state.sqlite", "required: the path of the SQLite database file, e.g. ./data/kuberpult.db")
+	switch pg := c.State.Postgres.DSN != "" || s.unread("state.postgres.dsn"); {
+	case c.State.SQLite == "" && !pg:
+		s.problem("state.sqlite", "required: the path of the SQLite database file, e.g. ./data/kuberpult.db (or state.postgres.dsn for PostgreSQL)")
+	case c.State.SQLite != "" && pg:
+		s.problem("state", "set sqlite or postgres.dsn, not both")
 	}
 	c.Git.validate(s)
 	validateEnvironments(c.Environments, s)

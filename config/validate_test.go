@@ -33,7 +33,7 @@ func TestProblems(t *testing.T) {
 		name: "several problems at once",
 		yaml: lines("state: {}", "git: {branch: 'a b'}", "environments: {}", "api: {listen: localhost}", "console: {user: {name: ' ', email: me}}"),
 		want: []string{
-			"line 1: state.sqlite: required: the path of the SQLite database file, e.g. ./data/kuberpult.db",
+			"line 1: state.sqlite: required: the path of the SQLite database file, e.g. ./data/kuberpult.db (or state.postgres.dsn for PostgreSQL)",
 			"line 2: git.url: required: the environment repository, e.g. ./data/envrepo.git, https://github.com/org/envrepo.git or git@github.com:org/envrepo.git",
 			`line 2: git.branch: "a b" is not a valid branch name (default main)`,
 			"line 3: environments: required: at least one environment, e.g. development: {upstream: {latest: true}}",
@@ -45,7 +45,7 @@ func TestProblems(t *testing.T) {
 		name: "missing sections",
 		yaml: lines("api: {listen: ':0'}"),
 		want: []string{
-			"state.sqlite: required: the path of the SQLite database file, e.g. ./data/kuberpult.db",
+			"state.sqlite: required: the path of the SQLite database file, e.g. ./data/kuberpult.db (or state.postgres.dsn for PostgreSQL)",
 			"git.url: required: the environment repository, e.g. ./data/envrepo.git, https://github.com/org/envrepo.git or git@github.com:org/envrepo.git",
 			"environments: required: at least one environment, e.g. development: {upstream: {latest: true}}",
 		},

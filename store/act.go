@@ -42,7 +42,12 @@ func (db *DB) Act(ctx context.Context, key deploy.RequestKey,
 		return deploy.Recorded{}, false, fmt.Errorf("act: begin: %w", err)
 	}
 	defer tx.Rollback()
-	r := runner{tx, db.writeStmts}
+	if db.postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLock); err != nil {
+			return deploy.Recorded{}, false, fmt.Errorf("act: take the write lock: %w", err)
+		}
+	}
+	r := runner{tx, db.writeStmts, db.postgres}
 	if key.Key != "" {
 		rec, found, err := lookupRequest(ctx, r, key)
 		if err != nil {

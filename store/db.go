@@ -43,6 +43,9 @@ type DB struct {
 	read  *sql.DB // read-only connections for queries
 	// Statements prepared once, so an action does not pay for parsing its SQL.
 	writeStmts, readStmts map[string]*sql.Stmt
+	// postgres: the database is PostgreSQL (OpenPostgres); the SQL is translated.
+	postgres bool
+	dsn      string // PostgreSQL's, for the tests that open it again
 }
 
 // Open opens (creating it if needed) the SQLite database at path and migrates its schema.
@@ -104,13 +107,18 @@ func (db *DB) open(ctx context.Context, name string) error {
 // Close closes the database.
 func (db *DB) Close() error {
 	var errs []error
+	closed := map[any]bool{}
 	for _, m := range []map[string]*sql.Stmt{db.writeStmts, db.readStmts} {
 		for _, s := range m {
-			errs = append(errs, s.Close())
+			if !closed[s] {
+				closed[s] = true
+				errs = append(errs, s.Close())
+			}
 		}
 	}
 	for _, d := range []*sql.DB{db.read, db.write} {
-		if d != nil {
+		if d != nil && !closed[d] {
+			closed[d] = true
 			errs = append(errs, d.Close())
 		}
 	}
@@ -141,12 +149,17 @@ func stmt(q string) string {
 }
 
 func prepare(ctx context.Context, d *sql.DB) (map[string]*sql.Stmt, error) {
+	return prepareWith(ctx, d, func(q string) string { return q })
+}
+
+// prepareWith prepares every query, as the dialect writes it, keyed by the store's text.
+func prepareWith(ctx context.Context, d *sql.DB, dialect func(string) string) (map[string]*sql.Stmt, error) {
 	m := make(map[string]*sql.Stmt, len(queries))
 	for _, q := range queries {
 		if _, ok := m[q]; ok {
 			continue
 		}
-		s, err := d.PrepareContext(ctx, q)
+		s, err := d.PrepareContext(ctx, dialect(q))
 		if err != nil {
 			for _, s := range m {
 				s.Close()
@@ -160,29 +173,59 @@ func prepare(ctx context.Context, d *sql.DB) (map[string]*sql.Stmt, error) {
 
 // runner runs the store's queries in one transaction, with their prepared statements.
 type runner struct {
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
+	tx       *sql.Tx
+	stmts    map[string]*sql.Stmt
+	postgres bool
+}
+
+// text is q as the database speaks it (a query that was not prepared).
+func (r runner) text(q string) string {
+	if r.postgres {
+		return postgresSQL(q)
+	}
+	return q
+}
+
+// args turns the values a dialect stores differently: booleans are integers in both
+// schemas (SQLite's driver converts them, pgx does not).
+func (r runner) args(vals []any) []any {
+	if !r.postgres {
+		return vals
+	}
+	for i, v := range vals {
+		if b, ok := v.(bool); ok {
+			n := 0
+			if b {
+				n = 1
+			}
+			vals[i] = n
+		}
+	}
+	return vals
 }
 
 func (r runner) exec(ctx context.Context, q string, vals ...any) (sql.Result, error) {
+	vals = r.args(vals)
 	if s, ok := r.stmts[q]; ok {
 		return r.tx.StmtContext(ctx, s).ExecContext(ctx, vals...)
 	}
-	return r.tx.ExecContext(ctx, q, vals...)
+	return r.tx.ExecContext(ctx, r.text(q), vals...)
 }
 
 func (r runner) query(ctx context.Context, q string, vals ...any) (*sql.Rows, error) {
+	vals = r.args(vals)
 	if s, ok := r.stmts[q]; ok {
 		return r.tx.StmtContext(ctx, s).QueryContext(ctx, vals...)
 	}
-	return r.tx.QueryContext(ctx, q, vals...)
+	return r.tx.QueryContext(ctx, r.text(q), vals...)
 }
 
 func (r runner) queryRow(ctx context.Context, q string, vals ...any) *sql.Row {
+	vals = r.args(vals)
 	if s, ok := r.stmts[q]; ok {
 		return r.tx.StmtContext(ctx, s).QueryRowContext(ctx, vals...)
 	}
-	return r.tx.QueryRowContext(ctx, q, vals...)
+	return r.tx.QueryRowContext(ctx, r.text(q), vals...)
 }
 
 // update runs fn in one immediate write transaction and commits it if fn succeeds.
@@ -192,7 +235,12 @@ func (db *DB) update(ctx context.Context, fn func(r runner) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	if err := fn(runner{tx, db.writeStmts}); err != nil {
+	if db.postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLock); err != nil {
+			return fmt.Errorf("take the write lock: %w", err)
+		}
+	}
+	if err := fn(runner{tx, db.writeStmts, db.postgres}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -203,12 +251,16 @@ func (db *DB) update(ctx context.Context, fn func(r runner) error) error {
 
 // snapshot runs fn in one read transaction: every query in it sees the same snapshot.
 func (db *DB) snapshot(ctx context.Context, fn func(r runner) error) error {
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.postgres {
+		opts.Isolation = sql.LevelRepeatableRead // one snapshot for every query of fn
+	}
+	tx, err := db.read.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(runner{tx, db.readStmts})
+	return fn(runner{tx, db.readStmts, db.postgres})
 }
 
 // timeLayout is RFC 3339 with a fixed-width fraction, so stored times sort as text.

@@ -32,7 +32,7 @@ var (
 	qGitHubWork = stmt(`SELECT EXISTS (SELECT 1 FROM deployments d JOIN releases r ON r.app = d.app AND r.version = d.version
 			WHERE d.commit_hash <> '' AND d.deployed_at >= ?1 AND r.source_commit_id <> ''
 			  AND NOT EXISTS (SELECT 1 FROM github_deployments g WHERE g.env = d.env AND g.app = d.app AND g.action_id >= d.action_id))
-		OR (?2 AND EXISTS (SELECT 1 FROM github_deployments g JOIN rollouts ro ON ro.env = g.env AND ro.app = g.app AND ro.action_id = g.action_id
+		OR (?2 <> 0 AND EXISTS (SELECT 1 FROM github_deployments g JOIN rollouts ro ON ro.env = g.env AND ro.app = g.app AND ro.action_id = g.action_id
 			WHERE g.want = 'in_progress' AND ro.state IN ('successful', 'error', 'unhealthy', 'timeout')))`)
 	qGitHubDue = stmt(`SELECT action_id, env, app, version, source_commit, env_commit, github_id, want, shown, attempts, next_try, error
 		FROM github_deployments WHERE want <> shown AND next_try <= ? ORDER BY action_id, env, app LIMIT ?`)
@@ -53,11 +53,11 @@ func (db *DB) SyncGitHubDeployments(ctx context.Context, since, now time.Time, f
 	// Most calls find nothing to do: ask first without taking the write lock.
 	idle := true
 	err := db.snapshot(ctx, func(rn runner) error {
-		var n int
-		if err := rn.queryRow(ctx, qGitHubWork, fmtTime(since), followRollouts).Scan(&n); err != nil {
+		var work bool
+		if err := rn.queryRow(ctx, qGitHubWork, fmtTime(since), followRollouts).Scan(&work); err != nil {
 			return err
 		}
-		idle = n == 0
+		idle = !work
 		return nil
 	})
 	if err != nil {

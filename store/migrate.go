@@ -25,7 +25,7 @@ type migration struct {
 
 // loadMigrations reads the numbered *.sql files of fsys's migrations directory in order.
 func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
+	names, err := fs.Glob(fsys, "*/*.sql") // migrations/ or migrations_postgres/
 	if err != nil {
 		return nil, fmt.Errorf("list migrations: %w", err)
 	}
@@ -55,6 +55,11 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 // migrate applies the migrations of fsys that db has not seen yet, each in its own
 // transaction together with its schema_version row.
 func migrate(ctx context.Context, db *sql.DB, fsys fs.FS) error {
+	return migrateWith(ctx, db, fsys, func(q string) string { return q })
+}
+
+// migrateWith is migrate for a dialect: it writes the store's own SQL as the database wants.
+func migrateWith(ctx context.Context, db *sql.DB, fsys fs.FS, dialect func(string) string) error {
 	ms, err := loadMigrations(fsys)
 	if err != nil {
 		return err
@@ -66,21 +71,21 @@ func migrate(ctx context.Context, db *sql.DB, fsys fs.FS) error {
 		return fmt.Errorf("create schema_version: %w", err)
 	}
 	for _, m := range ms {
-		if err := applyMigration(ctx, db, m); err != nil {
+		if err := applyMigration(ctx, db, m, dialect); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
+func applyMigration(ctx context.Context, db *sql.DB, m migration, dialect func(string) string) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migration %s: begin: %w", m.name, err)
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_version WHERE version = ?`, m.version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, dialect(`SELECT COUNT(*) FROM schema_version WHERE version = ?`), m.version).Scan(&n); err != nil {
 		return fmt.Errorf("migration %s: %w", m.name, err)
 	}
 	if n > 0 {
@@ -89,7 +94,7 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return fmt.Errorf("migration %s: %w", m.name, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
+	if _, err := tx.ExecContext(ctx, dialect(`INSERT INTO schema_version (version, name) VALUES (?, ?)`), m.version, m.name); err != nil {
 		return fmt.Errorf("migration %s: record: %w", m.name, err)
 	}
 	if err := tx.Commit(); err != nil {

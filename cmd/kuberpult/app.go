@@ -65,7 +65,7 @@ type app struct {
 // openApp opens the store and prepares the git writer; mode names this process in the
 // writer lease ("serve", "console", "demo") and priority orders who writes.
 func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, mode string, priority int) (*app, error) {
-	db, err := store.Open(ctx, cfg.State.SQLite)
+	db, err := openStore(ctx, cfg.State)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +104,14 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, mode str
 }
 
 func (a *app) Close() error { return a.db.Close() }
+
+// openStore opens the configured state: a SQLite file, or a PostgreSQL database.
+func openStore(ctx context.Context, st config.State) (*store.DB, error) {
+	if st.Postgres.DSN != "" {
+		return store.OpenPostgres(ctx, st.Postgres.DSN)
+	}
+	return store.Open(ctx, st.SQLite)
+}
 
 // holderName names this process in the writer lease, so another process can say who writes.
 func holderName(mode string) string {

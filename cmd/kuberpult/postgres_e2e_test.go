@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// TestServeOnPostgres: serve with state.postgres.dsn takes CI's release and pushes it; a
+// console on the same database (another process) sees it.
+func TestServeOnPostgres(t *testing.T) {
+	dsn := os.Getenv("KUBERPULT_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("KUBERPULT_TEST_POSTGRES is not set: no PostgreSQL server to test against")
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "kp_e2e_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	addr := freeAddr(t)
+	cfgPath, bare := writeConfig(t, addr)
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "sqlite: ") {
+			lines[i] = "  postgres: {dsn: '${TEST_DATABASE_URL}'}"
+		}
+	}
+	if err := os.WriteFile(cfgPath, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_DATABASE_URL", dsn+sep+"search_path="+schema)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- run(ctx, []string{"serve", "--config", cfgPath}, nil, io.Discard, &logs) }()
+	base := "http://" + addr
+	waitHealthy(t, base, serveErr)
+	resp, err := http.DefaultClient.Do(kuberpultCLIRelease(t, base, "checkout", 1, "development", "staging"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("release: %d\n%s", resp.StatusCode, logs.String())
+	}
+	waitFor(t, "the release pushed", func() bool {
+		out, err := exec.Command("git", "--git-dir", bare, "log", "-1", "--format=%s", "main").Output()
+		return err == nil && strings.Contains(string(out), "deploy checkout 1 to development")
+	})
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"console", "--config", cfgPath}, stdinFile(t, "status"), &out, io.Discard); err != nil {
+		t.Fatalf("console: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "checkout  shop  1 ") {
+		t.Errorf("the console's status:\n%s", out.String())
+	}
+	cancel()
+	if err := <-serveErr; err != nil {
+		t.Fatalf("serve: %v\n%s", err, logs.String())
+	}
+}
