@@ -16,10 +16,12 @@ import (
 // MetricFunc is a value another part of the program shows on /metrics, read at every
 // scrape, e.g. the number of env-repo changes waiting to be pushed.
 type MetricFunc struct {
-	Name  string // a Prometheus metric name, e.g. kuberpult_outbox_pending
-	Help  string // one line saying what it measures
-	Type  string // "gauge" (the default when empty), "counter", "untyped" or "histogram"
-	Value func() float64
+	Name string // a Prometheus metric name, e.g. kuberpult_outbox_pending
+	Help string // one line saying what it measures
+	Type string // "gauge" (the default when empty), "counter", "untyped" or "histogram"
+	// Labels are constant labels of a gauge, counter or untyped value, e.g. replica.
+	Labels map[string]string
+	Value  func() float64
 	// Histogram is the value of a "histogram" (Value is not used then).
 	Histogram func() Histogram
 }
@@ -39,6 +41,7 @@ const (
 )
 
 var metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // metrics holds the API's counters and the extra values from Options.Metrics.
 type metrics struct {
@@ -77,6 +80,13 @@ func newMetrics(extra []MetricFunc, log *slog.Logger) *metrics {
 			problem = "no histogram function"
 		case mf.Type != "histogram" && mf.Value == nil:
 			problem = "no value function"
+		case mf.Type == "histogram" && len(mf.Labels) > 0:
+			problem = "labels on a histogram"
+		}
+		for l := range mf.Labels {
+			if !labelNameRE.MatchString(l) || strings.HasPrefix(l, "__") || l == "le" {
+				problem = "invalid label name " + strconv.Quote(l)
+			}
 		}
 		if problem != "" {
 			log.Warn("metric dropped", "metric", mf.Name, "problem", problem)
@@ -147,8 +157,25 @@ func (m *metrics) write(b *bytes.Buffer) {
 			fmt.Fprintf(b, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %s\n%s_count %d\n", mf.Name, h.Count, mf.Name, formatValue(h.Sum), mf.Name, h.Count)
 			continue
 		}
-		fmt.Fprintf(b, "%s %s\n", mf.Name, formatValue(mf.Value()))
+		fmt.Fprintf(b, "%s%s %s\n", mf.Name, labelSet(mf.Labels), formatValue(mf.Value()))
 	}
+}
+
+// labelSet renders constant labels in name order: {a="1",b="2"}; "" without any.
+func labelSet(labels map[string]string) string {
+	if len(labels) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(labels))
+	for n := range labels {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + "=" + labelValue(labels[n])
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 func header(b *bytes.Buffer, name, help, typ string) {

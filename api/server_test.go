@@ -210,6 +210,22 @@ func TestMetricValueFormats(t *testing.T) {
 	}
 }
 
+func TestMetricLabels(t *testing.T) {
+	m := newMetrics([]MetricFunc{
+		{Name: "kuberpult_leader", Labels: map[string]string{"replica": `pod "a"`, "b": "2"}, Value: func() float64 { return 1 }},
+		{Name: "bad_label", Labels: map[string]string{"le": "x"}, Value: func() float64 { return 1 }},
+		{Name: "bad_label2", Labels: map[string]string{"0x": "x"}, Value: func() float64 { return 1 }},
+	}, slog.New(slog.DiscardHandler))
+	var b bytes.Buffer
+	m.write(&b)
+	if want := `kuberpult_leader{b="2",replica="pod \"a\""} 1` + "\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("metrics lack %q:\n%s", want, b.String())
+	}
+	if strings.Contains(b.String(), "bad_label") {
+		t.Errorf("a metric with an invalid label name was shown:\n%s", b.String())
+	}
+}
+
 func TestServeShutsDownGracefully(t *testing.T) {
 	rel := &recordingReleaser{result: created(), entered: make(chan struct{}), proceed: make(chan struct{})}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -57,6 +57,9 @@ type Options struct {
 	CacheFor time.Duration
 	// RemindEvery is how often lock lifetimes are checked (default 1m).
 	RemindEvery time.Duration
+	// RemindApart: Run sends no lock reminders; RunReminders does (serve runs it on the
+	// leader of its replicas only).
+	RemindApart bool
 	// PingTimeout is how long the connection may go without a ping from Slack before the
 	// bot reconnects (default 30s, as slack-go).
 	PingTimeout time.Duration
@@ -85,6 +88,9 @@ type Bot struct {
 	viewers    map[string]time.Time // who opened App Home, when
 	// homeDirty: something changed since the boards were last refreshed.
 	homeDirty bool
+	// connected is closed once Slack took both tokens (the first connection).
+	connected     chan struct{}
+	connectedOnce sync.Once
 }
 
 // ErrToken is returned by Run when Slack refuses a token.
@@ -120,7 +126,8 @@ func New(o Options) *Bot {
 	}
 	api := slack.New(o.BotToken, opts...)
 	b := &Bot{o: o, api: api, log: o.Logger, now: o.Now,
-		jobs: make(chan func(context.Context), 1024), changelogs: make(chan func(context.Context), 256), viewers: map[string]time.Time{}}
+		jobs: make(chan func(context.Context), 1024), changelogs: make(chan func(context.Context), 256), viewers: map[string]time.Time{},
+		connected: make(chan struct{})}
 	b.people = &people{api: api, now: o.Now, ttl: o.CacheFor, users: map[string]cached[person]{}}
 	b.post = newPoster(api, o.Logger)
 	return b
@@ -146,7 +153,10 @@ func (b *Bot) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); errc <- client.RunContext(ctx) }()
 	go func() { defer wg.Done(); b.runJobs(ctx) }()
 	go func() { defer wg.Done(); b.runChangelogs(ctx) }()
-	reminding := false
+	if !b.o.RemindApart {
+		wg.Add(1)
+		go func() { defer wg.Done(); b.RunReminders(ctx) }()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -164,10 +174,8 @@ func (b *Bot) Run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			if ev.Type == socketmode.EventTypeConnected && !reminding {
-				reminding = true // reminders start once Slack took both tokens
-				wg.Add(1)
-				go func() { defer wg.Done(); b.remindLoop(ctx) }()
+			if ev.Type == socketmode.EventTypeConnected {
+				b.connectedOnce.Do(func() { close(b.connected) })
 			}
 			b.dispatch(ctx, client, ev, &wg)
 		}

@@ -16,7 +16,15 @@ import (
 // Unlock and Extend buttons — once per lifetime (the store remembers, across restarts and
 // processes); extending re-creates the lock, which starts a new lifetime.
 
-func (b *Bot) remindLoop(ctx context.Context) {
+// RunReminders sends lock reminders until ctx ends, from the moment Run first connected to
+// Slack (so that a refused token sends nothing). The store remembers what was sent, across
+// restarts and processes.
+func (b *Bot) RunReminders(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-b.connected:
+	}
 	t := time.NewTicker(b.o.RemindEvery)
 	defer t.Stop()
 	for {

@@ -65,7 +65,7 @@ func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 func (hs *harness) fire(kind train.EventKind, name string, slot time.Time) commands.Result {
 	hs.t.Helper()
-	res := hs.h.Fire(context.Background(), train.Event{Kind: kind, Train: name, Slot: slot})
+	res := hs.h.Fire(context.Background(), train.Event{Kind: kind, Train: name, Slot: slot}, nil)
 	if res.Problem != nil {
 		hs.t.Fatalf("%s %s: %s", kind, name, res.Problem.Message)
 	}

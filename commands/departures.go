@@ -279,9 +279,9 @@ func skips(p *train.Plan) []train.AppPlan {
 // Fire runs a scheduler event: the announcement or the departure of a scheduled train, as
 // the train's system actor, with one request key per announcement and per departure, so
 // that a restart or a second process does nothing twice.
-func (h *Handler) Fire(ctx context.Context, e train.Event) Result {
+func (h *Handler) Fire(ctx context.Context, e train.Event, fence *deploy.Lease) Result {
 	if e.Kind == train.WindowClosed {
-		r := Request{Actor: deploy.System, Via: deploy.ViaScheduler,
+		r := Request{Actor: deploy.System, Via: deploy.ViaScheduler, Fence: fence,
 			Key: "catch-up:" + e.Window + ":" + e.Slot.UTC().Format(time.RFC3339)}
 		return h.Run(ctx, r, CatchUp{Window: e.Window, At: e.Slot.UTC()})
 	}
@@ -295,7 +295,7 @@ func (h *Handler) Fire(ctx context.Context, e train.Event) Result {
 	case train.Announce:
 		cmd = Announce{Train: e.Train, Slot: e.Slot.UTC()}
 	}
-	r := Request{Actor: t.Actor(), Via: deploy.ViaScheduler, Key: key}
+	r := Request{Actor: t.Actor(), Via: deploy.ViaScheduler, Key: key, Fence: fence}
 	if e.Kind == train.Depart && h.now().Before(train.Leaves(t, h.gate.Windows, h.envs, e.Slot)) {
 		// Windows open on the target hold it: said, not recorded, so that it leaves with
 		// this key when they have closed.

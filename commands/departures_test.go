@@ -64,7 +64,7 @@ func (f *fixture) as(actor deploy.Actor, line string) commands.Result {
 
 func (f *fixture) fire(kind train.EventKind, name string, slot time.Time) commands.Result {
 	f.t.Helper()
-	return f.h.Fire(context.Background(), train.Event{Kind: kind, Train: name, Slot: slot})
+	return f.h.Fire(context.Background(), train.Event{Kind: kind, Train: name, Slot: slot}, nil)
 }
 
 func (f *fixture) departure(name string, slot time.Time) (deploy.Departure, bool) {
@@ -150,7 +150,7 @@ func TestDepartureRunsOnce(t *testing.T) {
 		t.Fatalf("departure: %s\n%s", first.Outcome, reply.Text(first))
 	}
 	other := trainHandler(t, f, false) // a second process on the same database
-	again := other.Fire(context.Background(), train.Event{Kind: train.Depart, Train: "daily", Slot: slot0})
+	again := other.Fire(context.Background(), train.Event{Kind: train.Depart, Train: "daily", Slot: slot0}, nil)
 	if !again.Replayed || again.ActionID != first.ActionID {
 		t.Errorf("the second departure was not the first one's answer: replayed %v, action %d vs %d", again.Replayed, again.ActionID, first.ActionID)
 	}
@@ -352,5 +352,44 @@ func TestDepartureApprovalRequest(t *testing.T) {
 	}
 	if res := f.as(user("bob@example.com"), "approve "+later); !errors.Is(res.Err, deploy.ErrConflict) || !strings.Contains(reply.Text(res), "expired") {
 		t.Errorf("approving after the departure: %s", reply.Text(res))
+	}
+}
+
+// TestDeposedLeaderDepartsNot: a departure fired by a replica whose lease was taken over
+// writes nothing (no departure, no commit, no audit entry, no request key); the new
+// leader's departure of the same slot then runs as the only one.
+func TestDeposedLeaderDepartsNot(t *testing.T) {
+	f := newFixture(t)
+	f.mustRelease("checkout", "shop", 1)
+	f.mustExec("train staging")
+	f.h = trainHandler(t, f, false)
+	ctx := context.Background()
+	old, ok, err := f.db.AcquireLease(ctx, "envrepo", "replica-1", 1, slot0.Add(-time.Hour), 10*time.Second)
+	if err != nil || !ok {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	f.h.Fire(ctx, train.Event{Kind: train.Announce, Train: "daily", Slot: slot0}, &old)
+	f.now = slot0
+	next, ok, err := f.db.AcquireLease(ctx, "envrepo", "replica-2", 1, slot0, 10*time.Second) // old expired
+	if err != nil || !ok {
+		t.Fatalf("take-over: %v %v", ok, err)
+	}
+	pending, audit := len(f.pending()), len(f.auditLog(deploy.AuditFilter{}))
+	res := f.h.Fire(ctx, train.Event{Kind: train.Depart, Train: "daily", Slot: slot0}, &old)
+	if res.Outcome != deploy.OutcomeFailed || !errors.Is(res.Err, deploy.ErrLeaseLost) {
+		t.Errorf("the deposed leader's departure: %s, %v; want failed with ErrLeaseLost", res.Outcome, res.Err)
+	}
+	if d, _ := f.departure("daily", slot0); d.State == deploy.DepartureDeparted {
+		t.Errorf("the deposed leader's departure was recorded: %+v", d)
+	}
+	if len(f.pending()) != pending || len(f.auditLog(deploy.AuditFilter{})) != audit {
+		t.Errorf("the deposed leader wrote: %d commits and %d audit entries more", len(f.pending())-pending, len(f.auditLog(deploy.AuditFilter{}))-audit)
+	}
+	res = f.h.Fire(ctx, train.Event{Kind: train.Depart, Train: "daily", Slot: slot0}, &next)
+	if res.Outcome != deploy.OutcomeDone || res.Replayed || len(res.Deployed) != 2 {
+		t.Errorf("the new leader's departure: %s replayed %v, %d deployed\n%s", res.Outcome, res.Replayed, len(res.Deployed), reply.Text(res))
+	}
+	if got := len(f.pending()) - pending; got != 1 {
+		t.Errorf("%d commits queued, want 1", got)
 	}
 }

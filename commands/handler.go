@@ -143,6 +143,9 @@ type Request struct {
 	// Zone is the time zone of the person asking (an IANA name, from Slack's profile or the
 	// console's TZ), for showing times; "" when unknown.
 	Zone string
+	// Fence, when set, makes the action conditional on that lease being in force when it is
+	// recorded (the leader's scheduler): a deposed leader changes nothing.
+	Fence *deploy.Lease
 }
 
 // Execute parses and runs one command line.
@@ -242,7 +245,7 @@ func (h *Handler) act(ctx context.Context, r Request, verb, fingerprint string, 
 			res, change = refusal(err), deploy.Change{}
 		}
 		res.Verb, res.At, res.Actor, res.Zone = verb, now, r.Actor, r.Zone
-		change.Audit = a.auditEntry(res)
+		change.Audit, change.Fence = a.auditEntry(res), r.Fence
 		repo = change.Repo != nil
 		body, err := json.Marshal(res)
 		if err != nil {
@@ -299,6 +302,13 @@ func (h *Handler) refused(ctx context.Context, r Request, verb string, err error
 // text; anything else shows a reference and is logged once with it.
 func (h *Handler) failed(ctx context.Context, a *action, verb string, err error) Result {
 	var res Result
+	if errors.Is(err, deploy.ErrLeaseLost) {
+		// A fenced request of a process that does not lead any more: it leaves everything,
+		// the audit log too, to the leader (which does the same with its own key).
+		h.log.Warn("not the leader any more: left to the new one", "cmd", a.req.Text, "err", err)
+		return Result{Verb: verb, At: a.now, Actor: a.req.Actor, Outcome: deploy.OutcomeFailed, Err: err,
+			Problem: &Problem{Kind: ProblemInternal, Message: "this replica does not lead any more; the leader does it"}}
+	}
 	if _, ok := deploy.UserMessage(err); ok {
 		res = refusal(err)
 	} else {

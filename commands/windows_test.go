@@ -100,7 +100,7 @@ func TestAutoDeploysHeldByAWindowCatchUp(t *testing.T) {
 	f.mustExec(`lock payments on development "broken"`)
 	before := len(f.pending())
 	f.now = windowEnd
-	catch := f.h.Fire(context.Background(), train.Event{Kind: train.WindowClosed, Window: "peak", Slot: windowEnd})
+	catch := f.h.Fire(context.Background(), train.Event{Kind: train.WindowClosed, Window: "peak", Slot: windowEnd}, nil)
 	if catch.Outcome != deploy.OutcomeDone || len(catch.Deployed) != 1 || catch.Deployed[0].App != "checkout" || catch.Deployed[0].To != 2 {
 		t.Fatalf("catch-up: %s %s", catch.Outcome, reply.Text(catch))
 	}
@@ -121,7 +121,7 @@ func TestAutoDeploysHeldByAWindowCatchUp(t *testing.T) {
 	if strings.Join(held, ",") != "payments@development" {
 		t.Errorf("held after the catch-up: %v", held)
 	}
-	again := f.h.Fire(context.Background(), train.Event{Kind: train.WindowClosed, Window: "peak", Slot: windowEnd})
+	again := f.h.Fire(context.Background(), train.Event{Kind: train.WindowClosed, Window: "peak", Slot: windowEnd}, nil)
 	if !again.Replayed {
 		t.Errorf("the same closing twice was not a replay: %s", again.Outcome)
 	}

@@ -32,6 +32,11 @@ type Change struct {
 	Approvals []Approval
 	Repo      *RepoChange // nil when the action changes nothing in the env repo
 	Audit     AuditEntry
+	// Fence, when set, makes the change conditional on that lease being in force (same
+	// holder and epoch), checked in the same transaction: the leader's scheduler acts only
+	// while it leads, and a deposed leader's departure writes nothing (an error wrapping
+	// ErrLeaseLost).
+	Fence *Lease
 }
 
 // RepoChange is one commit to the environment repo, as stored in the outbox: a delta saying

@@ -11,7 +11,7 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 	ErrDenied   = errors.New("permission denied")
-	// ErrLeaseLost: another process took over the env-repo writer lease.
+	// ErrLeaseLost: another process took over the env-repo writer lease (the leadership).
 	ErrLeaseLost = errors.New("writer lease lost")
 )
 

@@ -30,6 +30,7 @@ type fakeOutbox struct {
 	marks          []deploy.Pushed    // every MarkPushed, in order
 	marked         chan deploy.Pushed // gets every marked entry, if not nil
 	onPending      func() error       // called by Pending before it reads, outside the lock; its error is Pending's
+	renewFails     bool               // AcquireLease and RenewLease fail (the store unreachable)
 }
 
 type fakeEntry struct {
@@ -225,6 +226,9 @@ func (o *fakeOutbox) MarkFailed(_ context.Context, l deploy.Lease, id int64, rea
 func (o *fakeOutbox) AcquireLease(_ context.Context, name, holder string, priority int, now time.Time, ttl time.Duration) (deploy.Lease, bool, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.renewFails {
+		return deploy.Lease{}, false, fmt.Errorf("acquire lease: the store does not answer")
+	}
 	cur := o.lease
 	if cur != nil && now.Before(cur.Expires) && cur.Holder != holder && cur.Priority >= priority {
 		return *cur, false, nil
@@ -243,6 +247,9 @@ func (o *fakeOutbox) AcquireLease(_ context.Context, name, holder string, priori
 func (o *fakeOutbox) RenewLease(_ context.Context, l deploy.Lease, now time.Time, ttl time.Duration) (deploy.Lease, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.renewFails {
+		return deploy.Lease{}, fmt.Errorf("renew lease: the store does not answer")
+	}
 	if err := o.fenced(l); err != nil {
 		return deploy.Lease{}, err
 	}

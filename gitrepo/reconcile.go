@@ -69,7 +69,7 @@ func (w *Writer) recognise(ctx context.Context, entries []deploy.OutboxEntry) ([
 }
 
 // walk goes back from the tip through the commits the store has, breadth first, without
-// going past a base (no build is older than the commit it was built on). It marks the
+// going past a base that is not a build (no build is older than the commit it was built on). It marks the
 // targets it meets in found, and reports whether it met a commit the store lacks.
 func (w *Writer) walk(targets, bases, found map[hash]bool) (missing bool, visited int) {
 	seen := map[hash]bool{}
@@ -89,7 +89,9 @@ func (w *Writer) walk(targets, bases, found map[hash]bool) (missing bool, visite
 		if targets[h] {
 			found[h] = true
 		}
-		if !bases[h] {
+		// Builds are never older than their bases: the walk stops at one, unless it is a
+		// build itself (a batch built on the tip of one that landed), whose base is older.
+		if !bases[h] || targets[h] {
 			queue = append(queue, c.parents...)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/google/go-cmp/cmp"
@@ -83,6 +84,53 @@ func TestCrashAfterPushBeforeMarking(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCrashWithTheNextBatchBuilt: a writer dies after its batch landed, before marking
+// it, while the next batch was built on that batch's tip and recorded but not pushed (the
+// writer builds the next batch during a push). The next writer finds every entry of the
+// landed batch, not only the one whose commit is the next batch's base, and applies only
+// the next batch's entries.
+func TestCrashWithTheNextBatchBuilt(t *testing.T) {
+	bare := newBare(t)
+	ob := newFakeOutbox()
+	ob.add(deployChange("dev", "checkout", 1, manifest("checkout", 1)))
+	flush(t, openWriter(t, bare), ob)
+	base := run(t, bare, "rev-parse", "main")
+	landed := ob.add(
+		deployChange("dev", "checkout", 2, manifest("checkout", 2)),
+		deployChange("dev", "cart", 1, manifest("cart", 1)),
+		deployChange("dev", "checkout", 3, manifest("checkout", 3)),
+	)
+	crashAfterPush(t, bare, ob)
+	ours := strings.Fields(run(t, bare, "rev-list", "--reverse", base+"..main"))
+	tip := ours[len(ours)-1]
+	built := ob.add(deployChange("dev", "cart", 2, manifest("cart", 2)), deployChange("dev", "checkout", 4, manifest("checkout", 4)))
+	dead, ok, err := ob.AcquireLease(context.Background(), LeaseName, "dead writer", 1, fixedNow().Add(-time.Hour), time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("lease of the dead writer: %v %v", ok, err)
+	}
+	var records []deploy.BuildRecord
+	for i, id := range built { // built on the landed batch's tip, never pushed
+		records = append(records, deploy.BuildRecord{ID: id, Build: deploy.Build{
+			Commit: fmt.Sprintf("%040x", i+1), Base: tip, Epoch: dead.Epoch}})
+	}
+	if err := ob.RecordBuilds(context.Background(), dead, records); err != nil {
+		t.Fatal(err)
+	}
+
+	flush(t, openWriter(t, bare), ob)
+	pushed := ob.pushed()
+	for i, id := range landed {
+		if pushed[id] != ours[i] {
+			t.Errorf("entry %d marked %q, want its real commit %s", id, pushed[id], ours[i])
+		}
+	}
+	want := "deploy checkout 4 to dev\ndeploy cart 2 to dev\ndeploy checkout 3 to dev\ndeploy cart 1 to dev\ndeploy checkout 2 to dev\ndeploy checkout 1 to dev"
+	if diff := cmp.Diff(want, run(t, bare, "log", "--format=%s", "main")); diff != "" {
+		t.Errorf("log (-want +got):\n%s", diff)
+	}
+	assertEachVersionOnce(t, bare)
 }
 
 func TestBuildsRecordedButNeverPushed(t *testing.T) {

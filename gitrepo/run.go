@@ -47,6 +47,8 @@ type Outbox interface {
 func (w *Writer) Run(ctx context.Context, ob Outbox) error {
 	w.driveMu.Lock()
 	defer w.driveMu.Unlock()
+	w.running = true
+	defer func() { w.running = false }()
 	w.drive(ctx, ob, nil)
 	return nil
 }
@@ -154,6 +156,8 @@ func (w *Writer) drive(ctx context.Context, ob Outbox, done func() (bool, error)
 		}
 		if done != nil && err == nil {
 			wait = min(wait, 100*time.Millisecond) // a Flush waits for another process
+		} else if err == nil && w.ten == nil {
+			wake = nil // another process writes: ask for the lease every poll interval, not per action
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -173,6 +177,7 @@ func (w *Writer) round(ctx context.Context, ob Outbox) (bool, error) {
 	}
 	more, err := w.step(ctx, ob)
 	if errors.Is(err, deploy.ErrLeaseLost) {
+		w.lose(w.ten)
 		w.dropLease(ctx, ob, false)
 		return false, nil
 	}
@@ -185,6 +190,7 @@ type tenure struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	led    chan struct{}     // closed when Lead returned; nil without Lead
 	lease  chan deploy.Lease // the current lease, with a buffer of one
 	lost   atomic.Bool       // taken over by another writer
 }
@@ -209,7 +215,7 @@ func (w *Writer) ensureLease(ctx context.Context, ob Outbox) (bool, error) {
 	}
 	if !ok {
 		prev := w.Status().Holder
-		w.update(func(s *Status) { s.Holding, s.Holder = false, l.Holder })
+		w.update(func(s *Status) { s.Holding, s.Holder, s.Epoch = false, l.Holder, l.Epoch })
 		if prev != l.Holder {
 			w.log.Info("another process writes the env repo; waiting", "holder", l.Holder)
 		}
@@ -221,7 +227,19 @@ func (w *Writer) ensureLease(ctx context.Context, ob Outbox) (bool, error) {
 	w.ten = &tenure{ctx: tctx, cancel: cancel, done: make(chan struct{}), lease: make(chan deploy.Lease, 1)}
 	w.ten.lease <- l
 	go w.renew(w.ten, ob)
-	w.update(func(s *Status) { s.Holding, s.Holder = true, l.Holder })
+	w.update(func(s *Status) { s.Holding, s.Holder, s.Epoch = true, l.Holder, l.Epoch; s.Stats.LeaseTaken++ })
+	if w.running && w.opts.Lead != nil {
+		t := w.ten
+		t.led = make(chan struct{})
+		lctx, lcancel := context.WithCancel(tctx)
+		stop := context.AfterFunc(ctx, lcancel) // a stopping Run stops leading at once
+		go func() {
+			defer close(t.led)
+			defer lcancel()
+			defer stop()
+			w.opts.Lead(lctx, t.current)
+		}()
+	}
 	// Another writer may have pushed meanwhile; the push's compare-and-swap finds out.
 	w.log.Info("writing the env repo", "holder", l.Holder, "epoch", l.Epoch)
 	return true, nil
@@ -240,9 +258,15 @@ func (w *Writer) renew(t *tenure, ob Outbox) {
 		l, err := ob.RenewLease(t.ctx, t.current(), w.opts.Now(), w.opts.LeaseTTL)
 		switch {
 		case errors.Is(err, deploy.ErrLeaseLost):
-			w.log.Warn("writer lease taken over; stopped pushing", "holder", w.opts.Holder)
-			t.lost.Store(true)
-			t.cancel()
+			w.log.Warn("writer lease taken over; stopped pushing and leading", "holder", w.opts.Holder)
+			w.lose(t)
+			return
+		case err != nil && t.ctx.Err() == nil && t.current().Expires.Sub(w.opts.Now()) < w.opts.LeaseTTL/2:
+			// Not renewed, and the next try would come too close to the lease's end (the
+			// store unreachable, this process paused): step down before another process
+			// may take it.
+			w.log.Warn("writer lease expired before it could be renewed; stopped pushing and leading", "holder", w.opts.Holder, "err", err)
+			w.lose(t)
 			return
 		case err != nil:
 			if t.ctx.Err() == nil {
@@ -255,6 +279,14 @@ func (w *Writer) renew(t *tenure, ob Outbox) {
 	}
 }
 
+// lose ends tenure t after its lease was lost.
+func (w *Writer) lose(t *tenure) {
+	if !t.lost.Swap(true) { // the renewal and a fenced write may both find out
+		w.update(func(s *Status) { s.Holding = false; s.Stats.LeaseLost++ })
+	}
+	t.cancel()
+}
+
 // dropLease ends the tenure; with release, it also gives the lease up in the store.
 func (w *Writer) dropLease(ctx context.Context, ob Outbox, release bool) {
 	t := w.ten
@@ -264,6 +296,9 @@ func (w *Writer) dropLease(ctx context.Context, ob Outbox, release bool) {
 	w.ten = nil
 	t.cancel()
 	<-t.done
+	if t.led != nil {
+		<-t.led
+	}
 	w.update(func(s *Status) { s.Holding = false })
 	if !release || t.lost.Load() {
 		return

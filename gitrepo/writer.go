@@ -53,6 +53,13 @@ type Options struct {
 	// failed: PushEvent.Failed), in id order, on
 	// the writer's goroutine (so it must not call Flush).
 	OnPush func(deploy.PushEvent)
+	// Lead, when set, runs while Run holds the lease, so that the holder is the leader of
+	// the processes sharing the store: it is called on its own goroutine each time Run takes
+	// the lease, with a ctx that ends when the lease is lost (taken over, or not renewed
+	// before it expired), given up, or Run stops, and with the lease in force (renewed; call
+	// it again for the current one, e.g. to fence a write). The lease is released only
+	// after Lead returned. Flush never calls it.
+	Lead func(ctx context.Context, lease func() deploy.Lease)
 }
 
 // LeaseName is the name of the writer lease in the outbox's store.
@@ -84,6 +91,8 @@ type Stats struct {
 	// at most PushBuckets[i] (cumulative); PushSecondsSum is their total.
 	PushSeconds    [len(PushBuckets)]int64
 	PushSecondsSum float64
+	LeaseTaken     int64 // times this writer took the lease
+	LeaseLost      int64 // times it lost the lease to another holder (or let it expire)
 }
 
 // PushBuckets are the upper bounds, in seconds, of Stats.PushSeconds.
@@ -99,6 +108,7 @@ type Status struct {
 	Tip         string // the branch's commit as last seen ("" before the first fetch or for an empty branch)
 	Holding     bool   // this writer holds the lease
 	Holder      string // who holds the lease, as far as this writer knows
+	Epoch       int64  // the epoch of that lease (it grows with every change of holder)
 	// Claimed is the id of the last entry in the batches being pushed or built to be pushed
 	// next; 0 when none are. The entries after it wait for the writer.
 	Claimed int64
@@ -125,6 +135,7 @@ type Writer struct {
 	sentBytes int64         // pack bytes pushed, for the benchmarks
 	looked    map[hash]bool // builds not in the history at this tip
 	ten       *tenure
+	running   bool // a Run (not a Flush) drives: tenures start Lead
 
 	statusMu sync.Mutex
 	status   Status

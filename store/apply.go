@@ -67,8 +67,14 @@ var (
 // the key of an existing one replaces it, and the old one's history record is closed as
 // deleted by the new lock's author at its creation time. An owner change of an app that has
 // no release changes nothing. Commits on the change's deployments and audit entry are
-// ignored: only MarkPushed records commits.
+// ignored: only MarkPushed records commits. With c.Fence set, nothing is written unless that
+// lease is in force (an error wrapping deploy.ErrLeaseLost).
 func apply(ctx context.Context, r runner, c deploy.Change) (int64, error) {
+	if c.Fence != nil {
+		if err := fence(ctx, r, *c.Fence); err != nil {
+			return 0, err
+		}
+	}
 	id, err := insertAudit(ctx, r, c.Audit)
 	if err != nil {
 		return 0, err

@@ -11,7 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // migrationsPostgres is the schema for PostgreSQL, numbered as the SQLite one.
@@ -42,11 +43,21 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 	return db, nil
 }
 
+// idleInTransaction is the session's idle_in_transaction_session_timeout, unless the DSN
+// sets one: the server ends the session of a process that stops in the middle of a
+// transaction (paused, cut off the network), so that the write lock it holds is freed and
+// another replica can take over, rather than every write waiting for it.
+const idleInTransaction = "10s"
+
 func (db *DB) openPostgres(ctx context.Context, dsn string) error {
-	pool, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return err
 	}
+	if _, ok := cfg.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = idleInTransaction
+	}
+	pool := stdlib.OpenDB(*cfg)
 	db.write, db.read = pool, pool
 	pool.SetMaxOpenConns(postgresPool)
 	pool.SetMaxIdleConns(postgresPool)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"kuberpult/store/storetest"
 )
@@ -103,5 +104,51 @@ func TestPostgresSQL(t *testing.T) {
 		if got := postgresSQL(tt.in); got != tt.want {
 			t.Errorf("postgresSQL(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestPostgresStalledWriterIsCutOff: a process that stops in the middle of a write
+// transaction (paused, cut off the network) holds the write lock; the server ends its
+// session after idle_in_transaction_session_timeout (10 s unless the DSN sets it; 1 s
+// here), so that another replica's writes go on and its stalled transaction commits
+// nothing.
+func TestPostgresStalledWriterIsCutOff(t *testing.T) {
+	first := openPostgresTemp(t)
+	var setting string
+	if err := first.read.QueryRow(`SHOW idle_in_transaction_session_timeout`).Scan(&setting); err != nil || setting != idleInTransaction {
+		t.Errorf("idle_in_transaction_session_timeout = %q, %v; want %s", setting, err, idleInTransaction)
+	}
+	param := "&idle_in_transaction_session_timeout=1s"
+	if !strings.Contains(first.dsn, "://") {
+		param = " idle_in_transaction_session_timeout=1s"
+	}
+	stalled, err := OpenPostgres(context.Background(), first.dsn+param)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	ctx := context.Background()
+	tx, err := stalled.write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`SELECT pg_advisory_xact_lock($1)`, writeLock); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`INSERT INTO leases (name, holder, priority, epoch, expires_at) VALUES ('stalled', 'x', 0, 1, '')`); err != nil {
+		t.Fatal(err)
+	}
+	// The stalled process does nothing more; another one writes.
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, ok, err := first.AcquireLease(wctx, "envrepo", "replica-2", 1, time.Now(), time.Minute); err != nil || !ok {
+		t.Fatalf("a write behind the stalled transaction: %v, %v", ok, err)
+	}
+	if err := tx.Commit(); err == nil {
+		t.Errorf("the stalled transaction committed after its session was ended")
+	}
+	if _, ok, err := first.Lease(ctx, "stalled"); ok || err != nil {
+		t.Errorf("the stalled transaction's row is there: %v, %v", ok, err)
 	}
 }

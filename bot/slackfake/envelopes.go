@@ -240,6 +240,37 @@ func (s *Server) Redeliver(envelopeID string) string {
 	return envelopeID
 }
 
+// RedeliverEverywhere sends the envelope again on every live connection at once, as Slack
+// may when an app has several connections (each replica of a bot opens its own) and an ack
+// is late: same envelope_id and payload, retry_attempt one higher, retry_reason "timeout".
+// It returns on how many connections it was sent.
+func (s *Server) RedeliverEverywhere(envelopeID string) int {
+	s.mu.Lock()
+	env, ok := s.envelopes[envelopeID]
+	if !ok {
+		s.mu.Unlock()
+		s.t.Errorf("slackfake: RedeliverEverywhere of unknown envelope %q", envelopeID)
+		return 0
+	}
+	env.retryAttempt++
+	env.retryReason = "timeout"
+	env.requested = time.Now()
+	d := delivery{env: env, frame: env.frameLocked()}
+	var live []*conn
+	for _, c := range s.conns {
+		if !c.dead {
+			live = append(live, c)
+		}
+	}
+	s.mu.Unlock()
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	for _, c := range live {
+		s.deliver(c, []delivery{d})
+	}
+	return len(live)
+}
+
 // WaitAck blocks until the client acked the envelope and returns that ack;
 // it fails the test after 10s. After a Redeliver it waits for an ack that
 // arrives after the redelivery (use Acks for all of them).

@@ -207,3 +207,36 @@ func TestWrongAppToken(t *testing.T) {
 		t.Errorf("Connections() = %d", s.Connections())
 	}
 }
+
+// TestRedeliverEverywhere: with two clients of one app connected, an envelope goes to one
+// of them, and RedeliverEverywhere sends it to both, as one redelivery.
+func TestRedeliverEverywhere(t *testing.T) {
+	t.Parallel()
+	s := slackfake.New(t)
+	b1 := startBot(t, s, slackfake.AppToken)
+	s.WaitConnected(t, 1)
+	b2 := startBot(t, s, slackfake.AppToken)
+	s.WaitConnected(t, 2)
+
+	id := s.SlashCommand(slackfake.SlashCommand{Text: "status", UserID: "U1", ChannelID: "C1"})
+	first := b2.next(socketmode.EventTypeSlashCommand) // the newest connection gets it
+	b2.ack(first)
+	s.WaitAck(t, id)
+	if n := s.RedeliverEverywhere(id); n != 2 {
+		t.Fatalf("RedeliverEverywhere sent on %d connections, want 2", n)
+	}
+	for i, b := range []*bot{b1, b2} {
+		ev := b.next(socketmode.EventTypeSlashCommand)
+		if ev.Request.EnvelopeID != id || ev.Request.RetryAttempt != 1 || ev.Request.RetryReason != "timeout" {
+			t.Errorf("client %d got %+v", i+1, ev.Request)
+		}
+		b.ack(ev)
+	}
+	waitAcks := time.Now().Add(10 * time.Second)
+	for len(s.Acks(id)) < 3 && time.Now().Before(waitAcks) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(s.Acks(id)); n != 3 {
+		t.Errorf("%d acks, want 3", n)
+	}
+}

@@ -38,8 +38,9 @@ const (
 // leaseName is the name of the env-repo writer lease in the store (gitrepo.LeaseName).
 const leaseName = gitrepo.LeaseName
 
-// leaseTTL is how long the writer lease of a process that died blocks the others.
-const leaseTTL = 15 * time.Second
+// leaseTTL is how long the writer lease of a process that died blocks the others: another
+// replica takes over (the writing and the singletons) within it and a poll interval (2s).
+const leaseTTL = 10 * time.Second
 
 // drainTimeout bounds how long serve pushes accepted changes after a stop signal.
 const drainTimeout = 10 * time.Second
@@ -60,6 +61,9 @@ type app struct {
 	onPush []func(deploy.PushEvent)
 	// observers hear of every committed action (the Slack bot announces what CI did).
 	observers []func(commands.Request, commands.Result)
+	// lead runs the singletons while this process's writer holds the env-repo lease (set
+	// by serve before the writer runs; nil: nothing to run).
+	lead func(ctx context.Context, lease func() deploy.Lease)
 }
 
 // openApp opens the store and prepares the git writer; mode names this process in the
@@ -82,6 +86,11 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, mode str
 		URL: cfg.Git.URL, Branch: cfg.Git.Branch, Token: cfg.Git.Token, SSHKeyFile: cfg.Git.SSHKey,
 		ArgoRepoURL: cfg.Git.ArgoCDRepoURL, CommitterName: cfg.Git.Author.Name, CommitterEmail: cfg.Git.Author.Email,
 		Logger: log, Holder: holderName(mode), Priority: priority, LeaseTTL: leaseTTL,
+		Lead: func(ctx context.Context, lease func() deploy.Lease) {
+			if a.lead != nil {
+				a.lead(ctx, lease)
+			}
+		},
 		OnPush: func(ev deploy.PushEvent) {
 			for _, f := range a.onPush {
 				f(ev)
@@ -115,8 +124,13 @@ func openStore(ctx context.Context, st config.State) (*store.DB, error) {
 
 // holderName names this process in the writer lease, so another process can say who writes.
 func holderName(mode string) string {
+	return fmt.Sprintf("kuberpult %s on %s", mode, replicaName())
+}
+
+// replicaName names this process among the replicas: the host (a pod's name) and the pid.
+func replicaName() string {
 	host, _ := os.Hostname()
-	return fmt.Sprintf("kuberpult %s on %s (pid %d)", mode, host, os.Getpid())
+	return fmt.Sprintf("%s (pid %d)", host, os.Getpid())
 }
 
 // buildPolicy turns the rbac section and the API tokens' roles into a policy; without an
@@ -171,22 +185,51 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			return err
 		}
 	}
+	// The singletons run on the leader only: the replica whose writer holds the env-repo
+	// lease (see lead).
+	var singles []singleton
+	if tr != nil {
+		singles = append(singles, singleton{"Argo CD watcher", func(ctx context.Context, _ func() deploy.Lease) error { return tr.Run(ctx) }})
+	}
+	if reporter != nil {
+		singles = append(singles, singleton{"GitHub deployments", func(ctx context.Context, _ func() deploy.Lease) error { return reporter.Run(ctx) }})
+	}
+	if b != nil {
+		singles = append(singles, singleton{"lock reminders", func(ctx context.Context, _ func() deploy.Lease) error { b.RunReminders(ctx); return nil }})
+	}
+	if trains := cfg.ScheduledTrains(); len(trains) > 0 || len(cfg.Windows) > 0 {
+		singles = append(singles, singleton{"scheduler", func(ctx context.Context, lease func() deploy.Lease) error {
+			s := &train.Scheduler{Trains: trains, Windows: cfg.PolicyWindows(), Envs: cfg.Environments, Now: time.Now,
+				Fire: func(ctx context.Context, e train.Event) {
+					l := lease()
+					a.fire(ctx, e, &l)
+				}}
+			return s.Run(ctx)
+		}})
+	}
+	failed := make(chan error, 1)
+	a.lead = func(ctx context.Context, lease func() deploy.Lease) {
+		if err := a.runSingletons(ctx, lease, singles); err != nil {
+			select {
+			case failed <- err:
+			default:
+			}
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.writer.Run(gctx, a.db) })
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+			return nil
+		case err := <-failed:
+			return err
+		}
+	})
 	if b != nil {
 		g.Go(func() error { return b.Run(gctx) })
 	}
 	g.Go(func() error { return a.pruneRequests(gctx) })
-	if tr != nil {
-		g.Go(func() error { return tr.Run(gctx) })
-	}
-	if reporter != nil {
-		g.Go(func() error { return reporter.Run(gctx) })
-	}
-	if trains := cfg.ScheduledTrains(); len(trains) > 0 || len(cfg.Windows) > 0 {
-		s := &train.Scheduler{Trains: trains, Windows: cfg.PolicyWindows(), Envs: cfg.Environments, Now: time.Now, Fire: a.fire}
-		g.Go(func() error { return s.Run(gctx) })
-	}
 	if cfg.API.Listen != "" {
 		srv := a.apiServer()
 		g.Go(func() error { return srv.Run(gctx, cfg.API.Listen) })
@@ -210,10 +253,39 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	return err
 }
 
+// A singleton is a part of serve that runs on one replica only, the leader.
+type singleton struct {
+	name string
+	run  func(ctx context.Context, lease func() deploy.Lease) error
+}
+
+// runSingletons runs the singletons while this replica leads (until ctx ends: the writer
+// lost or gave up the lease, or serve stops). It returns the first error of one that failed.
+func (a *app) runSingletons(ctx context.Context, lease func() deploy.Lease, singles []singleton) error {
+	names := make([]string, len(singles))
+	for i, s := range singles {
+		names[i] = s.name
+	}
+	a.log.Info("leading the replicas", "epoch", lease().Epoch, "runs", strings.Join(names, ", "))
+	g, gctx := errgroup.WithContext(ctx)
+	for _, s := range singles {
+		g.Go(func() error {
+			if err := s.run(gctx, lease); err != nil && ctx.Err() == nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	a.log.Info("not leading any more", "epoch", lease().Epoch)
+	return err
+}
+
 // fire runs one announcement or departure of a scheduled train (the bot posts it, as it
-// observes every action) and logs what came of it.
-func (a *app) fire(ctx context.Context, e train.Event) {
-	res := a.handler.Fire(ctx, e)
+// observes every action) and logs what came of it. fence is the leader's lease: a replica
+// that lost it records nothing.
+func (a *app) fire(ctx context.Context, e train.Event, fence *deploy.Lease) {
+	res := a.handler.Fire(ctx, e, fence)
 	args := []any{"train", e.Train, "slot", e.Slot.UTC().Format(time.RFC3339), "outcome", res.Outcome, "action", res.ActionID}
 	if res.Departure != nil {
 		args = append(args, "state", res.Departure.State)
@@ -253,7 +325,8 @@ func (a *app) slackBot(changelogs *github.Client) *bot.Bot {
 	}
 	return bot.New(bot.Options{AppToken: sc.AppToken, BotToken: sc.BotToken, APIURL: sc.APIURL,
 		Command: sc.SlashCommand(), DefaultChannel: sc.DefaultChannel, TeamChannels: teams,
-		Exec: a.handler, Store: a.db, Logger: a.log.With("part", "slack"), Changelogs: changelogSource(changelogs)})
+		Exec: a.handler, Store: a.db, Logger: a.log.With("part", "slack"), Changelogs: changelogSource(changelogs),
+		RemindApart: true})
 }
 
 func (a *app) apiServer() *api.Server {
@@ -353,6 +426,10 @@ func (a *app) metrics() []api.MetricFunc {
 		{Name: "kuberpult_outbox_read_errors_total", Help: "Reads of the outbox for these metrics that failed (the outbox gauges were NaN then).", Type: "counter", Value: func() float64 { return float64(readErrors.Load()) }},
 		{Name: "kuberpult_git_up", Help: "1 while the env repo answered the last fetch or push.", Value: stat(func(s gitrepo.Status) float64 { return bool01(s.Reachable) })},
 		{Name: "kuberpult_git_writer_holding", Help: "1 while this process holds the env-repo writer lease.", Value: stat(func(s gitrepo.Status) float64 { return bool01(s.Holding) })},
+		{Name: "kuberpult_leader", Help: "1 while this replica leads (holds the env-repo writer lease and runs the scheduler, the Argo CD watcher and GitHub deployments); 0 on the others.", Labels: map[string]string{"replica": replicaName()}, Value: stat(func(s gitrepo.Status) float64 { return bool01(s.Holding) })},
+		{Name: "kuberpult_leader_epoch", Help: "The epoch of the leader lease as this replica last saw it; it grows with every change of leader.", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Epoch) })},
+		{Name: "kuberpult_leader_terms_total", Help: "Times this replica became the leader.", Type: "counter", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Stats.LeaseTaken) })},
+		{Name: "kuberpult_leader_lost_total", Help: "Times this replica lost the leadership to another (taken over, or not renewed in time).", Type: "counter", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Stats.LeaseLost) })},
 		{Name: "kuberpult_git_commits_pushed_total", Help: "Commits pushed to the env repo.", Type: "counter", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Stats.CommitsPushed) })},
 		{Name: "kuberpult_git_pushes_total", Help: "Pushes to the env repo.", Type: "counter", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Stats.Pushes) })},
 		{Name: "kuberpult_git_push_failures_total", Help: "Failed pushes to the env repo (retried).", Type: "counter", Value: stat(func(s gitrepo.Status) float64 { return float64(s.Stats.PushFailures) })},

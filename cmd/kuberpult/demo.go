@@ -93,7 +93,7 @@ func runDemo(ctx context.Context, dataDir, listen string, stdin *os.File, stdout
 		// The demo's scheduled train is announced and departs in this terminal, and what
 		// its window held is deployed when it closes.
 		sched := &train.Scheduler{Trains: trains, Windows: cfg.PolicyWindows(), Envs: cfg.Environments, Now: time.Now, Fire: func(ctx context.Context, e train.Event) {
-			if res := a.handler.Fire(ctx, e); res.OK() && !res.Replayed && (res.Departure != nil || len(res.Deployed) > 0) {
+			if res := a.handler.Fire(ctx, e, nil); res.OK() && !res.Replayed && (res.Departure != nil || len(res.Deployed) > 0) {
 				fmt.Fprintf(stdout, "\n%s\n", reply.Text(res))
 			}
 		}}

@@ -19,42 +19,9 @@ import (
 // TestServeOnPostgres: serve with state.postgres.dsn takes CI's release and pushes it; a
 // console on the same database (another process) sees it.
 func TestServeOnPostgres(t *testing.T) {
-	dsn := os.Getenv("KUBERPULT_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("KUBERPULT_TEST_POSTGRES is not set: no PostgreSQL server to test against")
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "kp_e2e_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
 	addr := freeAddr(t)
 	cfgPath, bare := writeConfig(t, addr)
-	data, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(data), "\n")
-	for i, l := range lines {
-		if strings.HasPrefix(strings.TrimSpace(l), "sqlite: ") {
-			lines[i] = "  postgres: {dsn: '${TEST_DATABASE_URL}'}"
-		}
-	}
-	if err := os.WriteFile(cfgPath, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TEST_DATABASE_URL", dsn+sep+"search_path="+schema)
+	usePostgres(t, cfgPath, postgresSchema(t))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -86,4 +53,54 @@ func TestServeOnPostgres(t *testing.T) {
 	if err := <-serveErr; err != nil {
 		t.Fatalf("serve: %v\n%s", err, logs.String())
 	}
+}
+
+// postgresSchema creates a schema of its own on the server KUBERPULT_TEST_POSTGRES names
+// (skipping the test without it), dropped when the test ends, and returns a DSN for it.
+func postgresSchema(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("KUBERPULT_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("KUBERPULT_TEST_POSTGRES is not set: no PostgreSQL server to test against")
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "kp_e2e_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		admin.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		admin.Close()
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema
+}
+
+// usePostgres switches the config at cfgPath from its SQLite file to the database dsn, read
+// from the environment as a deployment would (${TEST_DATABASE_URL}).
+func usePostgres(t *testing.T, cfgPath, dsn string) {
+	t.Helper()
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "sqlite: ") {
+			lines[i] = "  postgres: {dsn: '${TEST_DATABASE_URL}'}"
+		}
+	}
+	if err := os.WriteFile(cfgPath, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_DATABASE_URL", dsn)
 }

@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 
 	"kuberpult/commands"
 	"kuberpult/config"
-	"kuberpult/store"
 )
 
 // checkGitEqualsState compares the remote's branch with the database: every deployment's
@@ -19,7 +19,7 @@ func checkGitEqualsState(t *testing.T, cfgPath, bare string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), cfg.State.SQLite)
+	db, err := openStore(context.Background(), cfg.State)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +41,14 @@ func checkGitEqualsState(t *testing.T, cfgPath, bare string) {
 			}
 			if got := git(t, bare, "show", "main:"+path); !strings.Contains(got, fmt.Sprintf("version: %q", d.Version.String())) {
 				t.Errorf("%s: want version %s, git has\n%s", path, d.Version, got)
+			}
+			// The commit recorded is a real one of the branch, and the one that wrote it.
+			if d.Commit != "" {
+				if out, err := exec.Command("git", "--git-dir", bare, "merge-base", "--is-ancestor", d.Commit, "main").CombinedOutput(); err != nil {
+					t.Errorf("%s on %s: recorded commit %s is not on main: %v %s", app, env, d.Commit, err, out)
+				} else if got := git(t, bare, "show", d.Commit+":"+path); !strings.Contains(got, fmt.Sprintf("version: %q", d.Version.String())) {
+					t.Errorf("%s on %s: recorded commit %s does not carry version %s:\n%s", app, env, d.Commit, d.Version, got)
+				}
 			}
 			delete(files, path)
 			if !strings.Contains(argo, fmt.Sprintf("name: %s-%s\n", env, app)) {

@@ -98,3 +98,40 @@ func testLeases(t *testing.T, s Store) {
 		}
 	}
 }
+
+// testFencedActs: an action fenced by a lease is written while that lease is in force
+// (also expired, when nobody took it over) and writes nothing, not even its request key,
+// once another holder took the lease.
+func testFencedActs(t *testing.T, s Store) {
+	ctx := t.Context()
+	sec := func(n int) time.Time { return T0.Add(time.Duration(n) * time.Second) }
+	leader := mustAcquire(t, s, "envrepo", "serve-1", 1, sec(0))
+	fenced := func(l deploy.Lease, minute int) deploy.Change {
+		return deploy.Change{
+			Deployments: []deploy.Deployment{deployment("staging", "checkout", deploy.Version(minute), minute)},
+			Repo:        repoChange("deploy", minute),
+			Audit:       auditEntry("train daily departs", minute),
+			Fence:       &l,
+		}
+	}
+	act(t, s, fenced(leader, 1))
+	leader.Expires = sec(100) // expired on the clock; nobody took it over: still in force
+	act(t, s, fenced(leader, 2))
+
+	next := mustAcquire(t, s, "envrepo", "serve-2", 1, sec(200)) // a take-over after expiry
+	before := take(t, s, "checkout")
+	key := deploy.RequestKey{Key: "scheduler:depart:daily:slot-3", Fingerprint: "depart daily"}
+	rec, replayed, err := s.Act(ctx, key, decide(fenced(leader, 3)))
+	if !errors.Is(err, deploy.ErrLeaseLost) || rec.ActionID != 0 || replayed {
+		t.Fatalf("Act of the deposed leader = %+v, %v, %v; want an error wrapping ErrLeaseLost", rec, replayed, err)
+	}
+	unchanged(t, s, before, "checkout")
+	// The new leader acts with the same key: the deposed one left nothing behind.
+	rec, replayed, err = s.Act(ctx, key, decide(fenced(next, 3)))
+	if err != nil || replayed || rec.ActionID == 0 {
+		t.Fatalf("Act of the new leader = %+v, %v, %v; want a new action", rec, replayed, err)
+	}
+	if _, _, err := s.Act(ctx, deploy.RequestKey{}, decide(fenced(next, 4))); err != nil {
+		t.Errorf("Act of the new leader: %v", err)
+	}
+}

@@ -82,6 +82,7 @@ var tests = []test{
 	{"failed entries", testFailed},
 	{"render state", testRenderState},
 	{"leases", testLeases},
+	{"fenced actions", testFencedActs},
 	{"cards", testCards},
 	{"reminders once", testReminders},
 	{"train departures", testDepartures},
