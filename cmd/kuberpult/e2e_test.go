@@ -107,7 +107,7 @@ func kuberpultCLIRelease(t *testing.T, base, app string, version int, envs ...st
 
 func waitHealthy(t *testing.T, base string, serveErr <-chan error) {
 	t.Helper()
-	for i := 0; i < 200; i++ {
+	for i := 0; i < 1200; i++ { // 30 s: a loaded machine migrating a new PostgreSQL schema
 		select {
 		case err := <-serveErr:
 			t.Fatalf("serve stopped: %v", err)
@@ -372,7 +372,7 @@ func (s *syncBuffer) String() string {
 
 // TestHelpOfEveryCommand: `kuberpult <command> -h` says what the command does and exits 0.
 func TestHelpOfEveryCommand(t *testing.T) {
-	for _, cmd := range []string{"demo", "serve", "console", "check-config"} {
+	for _, cmd := range []string{"demo", "serve", "console", "check-config", "migrate-state"} {
 		out, err := exec.Command(binary(t), cmd, "-h").CombinedOutput()
 		if err != nil || !strings.HasPrefix(string(out), "kuberpult "+cmd+": "+commandAbout[cmd]) {
 			t.Errorf("%s -h: %v\n%s", cmd, err, out)

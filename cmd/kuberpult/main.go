@@ -1,6 +1,7 @@
 // Command kuberpult is the release manager: `serve` runs the HTTP API and the git writer,
 // `console` runs the command language in a terminal, `check-config` validates a
-// configuration file, and `demo` starts everything on embedded defaults.
+// configuration file, `migrate-state` copies the state from SQLite to PostgreSQL, and `demo`
+// starts everything on embedded defaults.
 package main
 
 import (
@@ -27,6 +28,8 @@ Usage:
   kuberpult serve --config FILE            run the HTTP API and the env-repo writer
   kuberpult console --config FILE [--as S] run commands in a terminal (or from stdin)
   kuberpult check-config --config FILE     validate a configuration file
+  kuberpult migrate-state --from FILE --to DSN
+                                           copy the state from a SQLite file into an empty PostgreSQL database
   kuberpult version                        print the version and the commit it was built from
 
 Run "kuberpult <command> -h" for the options of a command.
@@ -85,10 +88,11 @@ var interrupts <-chan struct{}
 
 // commandAbout says what each command does, for its -h.
 var commandAbout = map[string]string{
-	"demo":         "start on embedded defaults (SQLite, a local env repo, the HTTP API) in a console",
-	"serve":        "run the HTTP API, the Slack bot (with slack tokens), the scheduler and the env-repo writer",
-	"console":      "run commands in a terminal, or from stdin as a script (exit status 1 when one failed)",
-	"check-config": "validate a configuration file: every problem with its line, then warnings",
+	"demo":          "start on embedded defaults (SQLite, a local env repo, the HTTP API) in a console",
+	"serve":         "run the HTTP API, the Slack bot (with slack tokens), the scheduler and the env-repo writer",
+	"console":       "run commands in a terminal, or from stdin as a script (exit status 1 when one failed)",
+	"check-config":  "validate a configuration file: every problem with its line, then warnings",
+	"migrate-state": "copy the whole state from a SQLite file into an empty PostgreSQL database, in one transaction, and verify it",
 }
 
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) error {
@@ -122,6 +126,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			return err
 		}
 		return runDemo(ctx, *dataDir, *listen, stdin, stdout, stderr)
+	case "migrate-state":
+		return runMigrateState(ctx, fs, rest, stdout)
 	default:
 		fmt.Fprint(stderr, usageText)
 		return fmt.Errorf("unknown command %q", cmd)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"kuberpult/bot/slackfake"
+	"kuberpult/config"
 )
 
 // TestReplicasOnPostgres runs three, then two, then three serve replicas (the real binary)
@@ -40,6 +41,15 @@ func TestReplicasOnPostgres(t *testing.T) {
 		}
 		cfgs = append(cfgs, path)
 	}
+	cfg, err := config.Load(cfg0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openStore(context.Background(), cfg.State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	r := &replicas{t: t, cfgs: cfgs, addrs: addrs, procs: make([]*proc, len(addrs))}
 	for i := range addrs {
 		r.start(i)
@@ -70,6 +80,10 @@ func TestReplicasOnPostgres(t *testing.T) {
 		old := r.leader()
 		script := fmt.Sprintf("deploy shop-%d 1 to staging\nlock production \"c%d\" --id c%d\nunlock production --id c%d\n", round, round, round, round)
 		consoles = append(consoles, start(t, script, "console", "--config", cfgs[(old+1)%len(cfgs)]))
+		lease, ok, err := db.Lease(context.Background(), leaseName)
+		if err != nil || !ok {
+			t.Fatalf("the writer lease: %v %v", ok, err)
+		}
 		killed := time.Now()
 		switch round {
 		case 0, 2:
@@ -79,9 +93,15 @@ func TestReplicasOnPostgres(t *testing.T) {
 		case 1:
 			r.procs[old].cmd.Process.Signal(syscall.SIGSTOP)
 		}
+		// The take-over as the database has it: a new epoch, held by a serve replica.
+		waitFor(t, "another replica to take the lease", func() bool {
+			l, _, err := db.Lease(context.Background(), leaseName)
+			return err == nil && l.Epoch > lease.Epoch && l.Holder != lease.Holder && strings.HasPrefix(l.Holder, "kuberpult serve ")
+		})
+		took := time.Since(killed)
+		takeovers = append(takeovers, took)
 		next := r.waitLeader(old)
-		takeovers = append(takeovers, time.Since(killed))
-		t.Logf("round %d: replica %d led; replica %d took over after %v", round, old, next, time.Since(killed).Round(100*time.Millisecond))
+		t.Logf("round %d: replica %d led; replica %d took over after %v", round, old, next, took.Round(100*time.Millisecond))
 		switch round {
 		case 0:
 			// Two replicas from here until the third round starts it again.
@@ -215,7 +235,7 @@ func (r *replicas) release(app string, version, first int, envs ...string) {
 
 // metrics returns replica i's /metrics ("" when it does not answer).
 func (r *replicas) metrics(i int) string {
-	client := http.Client{Timeout: time.Second}
+	client := http.Client{Timeout: 5 * time.Second}
 	resp, err := client.Get("http://" + r.addrs[i] + "/metrics")
 	if err != nil {
 		return ""
