@@ -35,7 +35,9 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "kuberpult")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		// The flags of the Dockerfile's build step: the tests run what the image ships, and
+		// TestDockerfileBuildStep finds the packages built.
+		out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"io"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"kuberpult/commands"
@@ -113,5 +115,61 @@ func TestREADMEConsoleTour(t *testing.T) {
 	}
 	if n := strings.Count(out, "\n> "); n != len(tour) {
 		t.Errorf("%d commands answered, want %d:\n%s", n, len(tour), out)
+	}
+}
+
+// readmeCurls returns the README's curl command lines (continuations joined), as a shell
+// runs them.
+func readmeCurls(t *testing.T) []string {
+	var out []string
+	lines := readmeBlocks(t)
+	for i := 0; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if !strings.HasPrefix(l, "curl ") {
+			continue
+		}
+		cmd := l
+		for strings.HasSuffix(cmd, `\`) && i+1 < len(lines) {
+			i++
+			cmd = strings.TrimSuffix(cmd, `\`) + " " + strings.TrimSpace(lines[i])
+		}
+		out = append(out, cmd)
+	}
+	return out
+}
+
+// TestREADMECurlExamples runs every curl command of the README, as written, from the
+// repository's root against a running serve (the README's 127.0.0.1:8080 and
+// localhost:8080 become its address): each must succeed, with -f added so that an HTTP
+// error fails it too.
+func TestREADMECurlExamples(t *testing.T) {
+	cmds := readmeCurls(t)
+	if len(cmds) < 6 {
+		t.Fatalf("found only %d curl commands: %q", len(cmds), cmds)
+	}
+	addr := freeAddr(t)
+	cfgPath, bare := writeConfig(t, addr)
+	p := start(t, "", "serve", "--config", cfgPath)
+	base := "http://" + addr
+	waitReady(t, base, p)
+	curl := regexp.MustCompile(`(^|[;|&]\s*)curl `)
+	for _, c := range cmds {
+		sh := strings.NewReplacer("http://127.0.0.1:8080", base, "localhost:8080", addr).Replace(c)
+		sh = curl.ReplaceAllString(sh, "${1}curl -f ")
+		cmd := exec.Command("sh", "-c", sh)
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "KUBERPULT="+base, "TOKEN=ci-token", "KUBERPULT_DEX_ACCESS_TOKEN=ci-token")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("README: %s\n%v\n%s", c, err, out)
+		}
+	}
+	// The release example did what it says: checkout 4 is deployed to development.
+	waitFor(t, "the README's release to be pushed", func() bool {
+		out, err := exec.Command("git", "--git-dir", bare, "log", "--format=%s", "main").Output()
+		return err == nil && strings.Contains(string(out), "deploy checkout 4 to development")
+	})
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.wait(t); err != nil {
+		t.Errorf("serve: %v\n%s", err, p.logs)
 	}
 }
