@@ -162,3 +162,26 @@ func waitForCond(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestPendingPoll: the writer that holds the lease finds, without being notified, what
+// another process accepted (it notified only its own writer), every PendingPoll.
+func TestPendingPoll(t *testing.T) {
+	bare := newBare(t)
+	ob := newFakeOutbox()
+	ob.marked = make(chan deploy.Pushed, 10)
+	w := openWriter(t, bare, func(o *Options) { o.PollInterval, o.PendingPoll = time.Hour, 20*time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- w.Run(ctx, ob) }()
+	defer func() { cancel(); <-stopped }()
+	waitForCond(t, "the writer to take the lease", func() bool { return w.Status().Holding })
+	id := ob.add(deployChange("development", "checkout", 1, "v: 1\n"))[0] // no Notify
+	select {
+	case m := <-ob.marked:
+		if m.ID != id {
+			t.Errorf("marked %d, want %d", m.ID, id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an entry nobody notified about was not pushed")
+	}
+}

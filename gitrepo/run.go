@@ -158,6 +158,8 @@ func (w *Writer) drive(ctx context.Context, ob Outbox, done func() (bool, error)
 			wait = min(wait, 100*time.Millisecond) // a Flush waits for another process
 		} else if err == nil && w.ten == nil {
 			wake = nil // another process writes: ask for the lease every poll interval, not per action
+		} else if err == nil && w.opts.PendingPoll > 0 {
+			wait = min(wait, w.opts.PendingPoll) // what other processes accepted
 		}
 		t := time.NewTimer(wait)
 		select {

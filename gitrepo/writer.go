@@ -34,6 +34,10 @@ type Options struct {
 	// PollInterval is how often Run looks for pending changes without being notified,
 	// and how often it asks for the lease while another process holds it; default 2s.
 	PollInterval time.Duration
+	// PendingPoll, when set, is how often a writer that holds the lease looks for changes
+	// without being notified, when that is more often than PollInterval: changes accepted
+	// by other processes (replicas, consoles) notify only their own writer.
+	PendingPoll time.Duration
 	// Now is the clock for commit times, lease times and stats; default time.Now.
 	Now func() time.Time
 	// Holder names this writer in the lease, e.g. "serve on host-1 (pid 4242)"; default

@@ -103,9 +103,15 @@ func apply(ctx context.Context, r runner, c deploy.Change) (int64, error) {
 			return 0, err
 		}
 	}
-	for _, d := range c.Deployments {
-		if err := insertDeployment(ctx, r, d, id); err != nil {
+	if r.postgres && len(c.Deployments) > 1 && distinctTargets(c.Deployments) {
+		if err := insertDeploymentsPostgres(ctx, r, c.Deployments, id); err != nil {
 			return 0, err
+		}
+	} else {
+		for _, d := range c.Deployments {
+			if err := insertDeployment(ctx, r, d, id); err != nil {
+				return 0, err
+			}
 		}
 	}
 	for _, h := range c.Held {
@@ -178,9 +184,20 @@ func insertRelease(ctx context.Context, r runner, rel deploy.Release) error {
 	} else if n == 0 {
 		return deploy.Conflictf("release %s of %s already exists", rel.Version, rel.App)
 	}
-	for env, content := range rel.Manifests {
-		if _, err := r.exec(ctx, qAddManifest, string(rel.App), v, string(env), content); err != nil {
-			return fmt.Errorf("insert manifest %s of release %s of %s: %w", env, rel.Version, rel.App, err)
+	if r.postgres && len(rel.Manifests) > 1 { // one statement, not one round trip per manifest
+		var envs, contents []string
+		for env, content := range rel.Manifests {
+			envs, contents = append(envs, string(env)), append(contents, content)
+		}
+		if _, err := r.tx.ExecContext(ctx, `INSERT INTO release_manifests (app, version, env, content)
+			SELECT $1, $2, e, c FROM unnest($3::text[], $4::text[]) AS t(e, c)`, string(rel.App), v, envs, contents); err != nil {
+			return fmt.Errorf("insert manifests of release %s of %s: %w", rel.Version, rel.App, err)
+		}
+	} else {
+		for env, content := range rel.Manifests {
+			if _, err := r.exec(ctx, qAddManifest, string(rel.App), v, string(env), content); err != nil {
+				return fmt.Errorf("insert manifest %s of release %s of %s: %w", env, rel.Version, rel.App, err)
+			}
 		}
 	}
 	if _, err := r.exec(ctx, qAppRelease, string(rel.App), string(rel.Team), v); err != nil {
@@ -284,6 +301,59 @@ func createLock(ctx context.Context, r runner, l deploy.Lock) error {
 	}
 	if _, err := r.exec(ctx, qAddLockHistory, vals...); err != nil {
 		return fmt.Errorf("record lock %s on %s: %w", l.ID, l.Env, err)
+	}
+	return nil
+}
+
+// distinctTargets reports whether no two deployments are of the same (env, app).
+func distinctTargets(ds []deploy.Deployment) bool {
+	seen := make(map[deploy.EnvApp]bool, len(ds))
+	for _, d := range ds {
+		k := deploy.EnvApp{Env: d.Env, App: d.App}
+		if seen[k] {
+			return false
+		}
+		seen[k] = true
+	}
+	return true
+}
+
+// insertDeploymentsPostgres is insertDeployment for several deployments of distinct (env,
+// app) in three statements over arrays, on PostgreSQL, where every statement is a round
+// trip: the history rows keep the order of ds.
+func insertDeploymentsPostgres(ctx context.Context, r runner, ds []deploy.Deployment, actionID int64) error {
+	var env, app, how, kind, actorID, name, email, at, reason []string
+	var ver []int64
+	for _, d := range ds {
+		v, err := versionArg(d.Version, fmt.Sprintf("deployment of %s to %s", d.App, d.Env))
+		if err != nil {
+			return err
+		}
+		env, app, ver, how = append(env, string(d.Env)), append(app, string(d.App)), append(ver, v), append(how, string(d.How))
+		kind, actorID, name, email = append(kind, string(d.Actor.Kind)), append(actorID, d.Actor.ID), append(name, d.Actor.Name), append(email, d.Actor.Email)
+		at, reason = append(at, fmtTime(d.Time)), append(reason, d.Reason)
+	}
+	const rows = ` FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+		WITH ORDINALITY AS t(env, app, version, how, ak, ai, an, ae, at, reason, n)`
+	vals := []any{env, app, ver, how, kind, actorID, name, email, at, reason, actionID}
+	if _, err := r.tx.ExecContext(ctx, `INSERT INTO deployments (env, app, version, how, actor_kind, actor_id,
+		actor_name, actor_email, deployed_at, reason, commit_hash, action_id)
+		SELECT env, app, version, how, ak, ai, an, ae, at, reason, '', $11`+rows+`
+		ON CONFLICT (env, app) DO UPDATE SET version = excluded.version, how = excluded.how,
+			actor_kind = excluded.actor_kind, actor_id = excluded.actor_id,
+			actor_name = excluded.actor_name, actor_email = excluded.actor_email,
+			deployed_at = excluded.deployed_at, reason = excluded.reason,
+			commit_hash = '', action_id = excluded.action_id`, vals...); err != nil {
+		return fmt.Errorf("deploy %d deployments: %w", len(ds), err)
+	}
+	if _, err := r.tx.ExecContext(ctx, `INSERT INTO deployment_history (env, app, version, how, actor_kind,
+		actor_id, actor_name, actor_email, deployed_at, reason, commit_hash, action_id)
+		SELECT env, app, version, how, ak, ai, an, ae, at, reason, '', $11`+rows+` ORDER BY n`, vals...); err != nil {
+		return fmt.Errorf("record %d deployments: %w", len(ds), err)
+	}
+	if _, err := r.tx.ExecContext(ctx, `DELETE FROM held h USING unnest($1::text[], $2::text[]) AS t(env, app)
+		WHERE h.env = t.env AND h.app = t.app`, env, app); err != nil {
+		return fmt.Errorf("clear held: %w", err)
 	}
 	return nil
 }

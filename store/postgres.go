@@ -95,10 +95,12 @@ func (db *DB) withLock(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 // postgresSQL turns the store's SQL (written for SQLite) into PostgreSQL's: placeholders
-// ? and ?N become $n and $N, a json_each list becomes jsonb_array_elements_text, and the
+// ? and ?N become $n and $N, a json_each list becomes = ANY of a jsonb_array_elements_text array, and the
 // two-argument max becomes GREATEST. Nothing else differs.
 func postgresSQL(q string) string {
-	q = jsonEach.ReplaceAllString(q, "SELECT jsonb_array_elements_text(CAST($1 AS jsonb))")
+	// IN (SELECT …) would be planned as a semi-join over a scan of the whole table; = ANY of
+	// an array is an index scan.
+	q = jsonEach.ReplaceAllString(q, "= ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb))))")
 	q = strings.ReplaceAll(q, "max(latest, excluded.latest)", "GREATEST(apps.latest, excluded.latest)")
 	q = limit.ReplaceAllString(q, "LIMIT NULLIF($1, -1)") // SQLite's LIMIT -1 is no limit
 	var b strings.Builder
@@ -129,6 +131,6 @@ func postgresSQL(q string) string {
 
 var limit = regexp.MustCompile(`LIMIT (\?\d*)`)
 
-var jsonEach = regexp.MustCompile(`SELECT value FROM json_each\((\?\d*)\)`)
+var jsonEach = regexp.MustCompile(`IN \(SELECT value FROM json_each\((\?\d*)\)\)`)
 
 var _ fs.FS = migrationsPostgres

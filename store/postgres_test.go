@@ -98,7 +98,7 @@ func TestPostgresSQL(t *testing.T) {
 		{"SELECT a FROM t WHERE x = ? AND y = ?", "SELECT a FROM t WHERE x = $1 AND y = $2"},
 		{"SELECT ?1 OR (?2 AND ?1)", "SELECT $1 OR ($2 AND $1)"},
 		{"SELECT '?' , ?", "SELECT '?' , $1"},
-		{"app IN (SELECT value FROM json_each(?))", "app IN (SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))"},
+		{"app IN (SELECT value FROM json_each(?))", "app = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb))))"},
 		{"SET latest = max(latest, excluded.latest)", "SET latest = GREATEST(apps.latest, excluded.latest)"},
 	} {
 		if got := postgresSQL(tt.in); got != tt.want {

@@ -42,6 +42,10 @@ const leaseName = gitrepo.LeaseName
 // replica takes over (the writing and the singletons) within it and a poll interval (2s).
 const leaseTTL = 10 * time.Second
 
+// pendingPoll is how often the writer holding the lease looks for changes that other
+// processes (replicas, consoles) accepted: they notify only their own writer.
+const pendingPoll = 100 * time.Millisecond
+
 // drainTimeout bounds how long serve pushes accepted changes after a stop signal.
 const drainTimeout = 10 * time.Second
 
@@ -85,7 +89,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, mode str
 	w, err := gitrepo.Open(ctx, gitrepo.Options{
 		URL: cfg.Git.URL, Branch: cfg.Git.Branch, Token: cfg.Git.Token, SSHKeyFile: cfg.Git.SSHKey,
 		ArgoRepoURL: cfg.Git.ArgoCDRepoURL, CommitterName: cfg.Git.Author.Name, CommitterEmail: cfg.Git.Author.Email,
-		Logger: log, Holder: holderName(mode), Priority: priority, LeaseTTL: leaseTTL,
+		Logger: log, Holder: holderName(mode), Priority: priority, LeaseTTL: leaseTTL, PendingPoll: pendingPoll,
 		Lead: func(ctx context.Context, lease func() deploy.Lease) {
 			if a.lead != nil {
 				a.lead(ctx, lease)
