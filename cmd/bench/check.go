@@ -11,40 +11,72 @@ import (
 )
 
 // checkResult compares the remote's branch with what the database says (GET
-// /api/applications): every deployed version's manifest on every environment, no other
-// manifests, one Argo CD Application per deployed app, and git fsck.
+// /api/applications on SQLite; on PostgreSQL the store itself, and every replica's GET
+// /api/applications must agree with it): every deployed version's manifest on every
+// environment, no other manifests, one Argo CD Application per deployed app, and git fsck.
 type checkResult struct {
-	After       string   `json:"after"`
-	Apps        int      `json:"apps"`
-	Deployments int      `json:"deployments"`
-	Pending     int      `json:"pending"`    // deployments the API still shows as not pushed
-	Failed      int      `json:"failed"`     // outbox entries set aside (kuberpult_outbox_failed)
-	Mismatches  int      `json:"mismatches"` // manifests that differ, are missing or are extra
-	ArgoCD      int      `json:"argoCdMismatches"`
-	Examples    []string `json:"examples,omitempty"`
-	Fsck        string   `json:"fsck"`
-	Seconds     float64  `json:"seconds"`
+	After       string `json:"after"`
+	Apps        int    `json:"apps"`
+	Deployments int    `json:"deployments"`
+	Pending     int    `json:"pending"`    // deployments the API still shows as not pushed
+	Failed      int    `json:"failed"`     // outbox entries set aside (kuberpult_outbox_failed)
+	Mismatches  int    `json:"mismatches"` // manifests that differ, are missing or are extra
+	ArgoCD      int    `json:"argoCdMismatches"`
+	// Source is where the database's side was read: "api" or "store" (PostgreSQL).
+	Source string `json:"source"`
+	// ReplicasDiffer counts the replicas whose GET /api/applications differs from the store
+	// (PostgreSQL).
+	ReplicasDiffer int      `json:"replicasDiffer,omitempty"`
+	Examples       []string `json:"examples,omitempty"`
+	Fsck           string   `json:"fsck"`
+	Seconds        float64  `json:"seconds"`
 }
 
 func (c checkResult) ok() bool {
-	return c.Mismatches == 0 && c.ArgoCD == 0 && c.Pending == 0 && c.Failed == 0 && strings.HasPrefix(c.Fsck, "ok")
+	return c.Mismatches == 0 && c.ArgoCD == 0 && c.Pending == 0 && c.Failed == 0 && c.ReplicasDiffer == 0 && strings.HasPrefix(c.Fsck, "ok")
 }
 
 // checkEndState compares git with the database; full runs a full git fsck instead of a
 // connectivity check (-fsck).
 func (b *bench) checkEndState(ctx context.Context, after string, full bool) (checkResult, error) {
 	start := time.Now()
-	res := checkResult{After: after, Fsck: "ok (skipped)"}
-	st, err := b.srv.deployed(ctx)
-	if err != nil {
-		return res, err
+	res := checkResult{After: after, Fsck: "ok (skipped)", Source: "api"}
+	note := func(format string, args ...any) {
+		if len(res.Examples) < 5 {
+			res.Examples = append(res.Examples, fmt.Sprintf(format, args...))
+		}
+	}
+	var st deployedState
+	if b.db != nil {
+		res.Source = "store"
+		var failed []deploy.FailedEntry
+		var err error
+		if st, failed, err = dbDeployed(ctx, b.db); err != nil {
+			return res, err
+		}
+		res.Failed = len(failed)
+		for i, srv := range b.srvs {
+			got, err := srv.deployed(ctx)
+			if err != nil {
+				return res, fmt.Errorf("replica %d: %w", i+1, err)
+			}
+			if d := sameState(got, st); d != "" {
+				res.ReplicasDiffer++
+				note("replica %d's GET /api/applications differs from the store: %s", i+1, d)
+			}
+		}
+	} else {
+		var err error
+		if st, err = b.srv.deployed(ctx); err != nil {
+			return res, err
+		}
+		m, err := b.srv.metrics(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.Failed = int(m["kuberpult_outbox_failed"]) // absent in versions without failed entries
 	}
 	res.Pending = st.pending
-	m, err := b.srv.metrics(ctx)
-	if err != nil {
-		return res, err
-	}
-	res.Failed = int(m["kuberpult_outbox_failed"]) // absent in versions without failed entries
 	tip, err := readRef(b.remote, "main")
 	if err != nil {
 		return res, err
@@ -52,11 +84,6 @@ func (b *bench) checkEndState(ctx context.Context, after string, full bool) (che
 	inGit, err := b.manifestsAt(ctx, tip)
 	if err != nil {
 		return res, err
-	}
-	note := func(format string, args ...any) {
-		if len(res.Examples) < 5 {
-			res.Examples = append(res.Examples, fmt.Sprintf(format, args...))
-		}
 	}
 	onEnv := map[deploy.Env][]deploy.App{}
 	for app, envs := range st.versions {

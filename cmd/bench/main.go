@@ -30,12 +30,23 @@
 // the database says is deployed (and one Argo CD Application per deployed app), and runs
 // git fsck. It samples the server's RSS and reads its peak (VmHWM) from /proc.
 //
+// With -postgres <dsn> the state is PostgreSQL instead of SQLite: each setup gets a new
+// schema kp_bench_<random> on that server (serve's DSN gets search_path=<schema>), seeded
+// through store.OpenPostgres and dropped at the end unless -keep. -replicas N starts N serve
+// processes on the same configuration but api.listen (config-<i>.yaml, serve-<i>.log); one
+// of them leads (holds the writer lease and pushes), and request i goes to replica i mod N
+// (the latency rounds too). Then the backlog and the end-state checks read the store itself
+// (every replica's GET /api/applications must agree with it), commits and pushes are summed
+// over the replicas, and every replica's RSS is reported and held to the target.
+//
 // Usage:
 //
 //	go run ./cmd/bench                     # the default run: a few minutes on 2 cores
 //	go run ./cmd/bench -json > bench.json  # figures for machines
 //	go run ./cmd/bench -check              # exit status 1 when a target is missed
 //	go run ./cmd/bench -phases train -history 1 -fsck off  # the train alone, in 15 s
+//	go run ./cmd/bench -postgres "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" \
+//	    -replicas 2 -group-envs 0 -phases latency,steady,onboarding   # two replicas on PostgreSQL
 package main
 
 import (
@@ -56,6 +67,7 @@ import (
 	"time"
 
 	"kuberpult/deploy"
+	"kuberpult/store"
 )
 
 type options struct {
@@ -74,6 +86,10 @@ type options struct {
 	fsck                string
 	jsonOut, check      bool
 	seed                uint64
+	// postgres is the DSN of a PostgreSQL server to run on instead of SQLite: each setup
+	// gets a schema of its own there. replicas is how many serve processes share it.
+	postgres string
+	replicas int
 }
 
 // allPhases are the phases in the order they run.
@@ -105,6 +121,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.check, "check", false, "exit with status 1 when a target is missed")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the random choices (apps, history)")
+	fs.StringVar(&o.postgres, "postgres", "", "run on PostgreSQL instead of SQLite: a DSN (postgres://user@host:5432/db?sslmode=disable) whose user may create schemas; each setup gets a new schema kp_bench_<random>, dropped at the end unless -keep")
+	fs.IntVar(&o.replicas, "replicas", 1, "serve processes sharing the database (more than 1 needs -postgres); the clients' requests go to them in turn")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -135,6 +153,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-fsck %q: want full, end, connectivity or off", o.fsck)
 	case o.has("history") && (o.compare < 1 || o.compare == o.history):
 		return o, errors.New("the history phase needs -compare-history ≥ 1 and different from -history")
+	case o.replicas < 1:
+		return o, fmt.Errorf("-replicas %d: want at least 1", o.replicas)
+	case o.replicas > 1 && o.postgres == "":
+		return o, errReplicasNeedPostgres
 	}
 	return o, nil
 }
@@ -170,7 +192,11 @@ func main() {
 
 // run does the whole benchmark. The report holds whatever was measured, also on error.
 func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
-	rep := &report{Apps: o.apps, Envs: o.envs, GroupEnvs: o.groupEnvs, Commits: max(o.commits, 1), Clients: o.clients}
+	rep := &report{Apps: o.apps, Envs: o.envs, GroupEnvs: o.groupEnvs, Commits: max(o.commits, 1), Clients: o.clients,
+		State: "sqlite", Replicas: o.replicas}
+	if o.postgres != "" {
+		rep.State = "postgres"
+	}
 	defer rep.evaluate(o) // also on error: the targets of what was measured
 	dir := o.dir
 	if dir == "" {
@@ -223,14 +249,20 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 	return rep, nil
 }
 
-// bench is one setup: an env repo, a database and a running serve.
+// bench is one setup: an env repo, a database and a running serve (-replicas of them on
+// PostgreSQL).
 type bench struct {
 	o      options
 	w      world
 	remote string
-	srv    *server
+	srv    *server   // the first replica: single requests (latency's odd rounds, the train)
+	srvs   []*server // every replica, srv first; the clients' requests go to them in turn
 	cli    *cliClone
 	rng    *rand.Rand
+	// pg is the setup's schema and db the store on it, opened by the benchmark (-postgres;
+	// nil on SQLite): the seed, the end-state checks and the backlog read it.
+	pg *pgSchema
+	db *store.DB
 
 	mu     sync.Mutex
 	latest map[deploy.App]deploy.Version // newest version sent per app
@@ -255,11 +287,27 @@ func runOne(ctx context.Context, o options, bin, dir string, history int, phases
 	for _, a := range b.w.apps {
 		b.latest[a] = w.newest(deploy.Version(history))
 	}
+	if o.postgres != "" {
+		pg, err := newSchema(ctx, o.postgres)
+		if err != nil {
+			return rr, err
+		}
+		b.pg, rr.Schema = pg, pg.name
+		defer func() {
+			if b.db != nil {
+				b.db.Close()
+			}
+			if o.keep {
+				logf("schema %s kept", pg.name)
+				pg.admin.Close()
+			} else if err := pg.drop(ctx); err != nil {
+				logf("%v", err)
+			}
+		}()
+	}
 	logf("generating the env repo and seeding the database")
 	if err := b.setup(ctx, bin, sub, history, slices.Contains(phases, "latency"), &rr.Setup); err != nil {
-		if b.srv != nil {
-			_ = b.srv.stop()
-		}
+		_ = b.stopAll()
 		return rr, err
 	}
 	if rr.Setup.SyncSeconds < 0 {
@@ -268,11 +316,26 @@ func runOne(ctx context.Context, o options, bin, dir string, history int, phases
 		logf("serve synced in %.1f s (peak RSS %.0f MB)", rr.Setup.SyncSeconds, rr.Setup.Serve.PeakMB)
 	}
 	err := b.phases(ctx, rr, phases, logf)
-	if serr := b.srv.stop(); serr != nil {
+	if serr := b.stopAll(); serr != nil {
 		rr.Stop = serr.Error()
 		err = errors.Join(err, serr)
 	}
 	return rr, err
+}
+
+// stopAll stops the replicas, the last started first, so that the leader (usually the
+// first) is not handed over at the end.
+func (b *bench) stopAll() error {
+	var errs []error
+	for i := len(b.srvs) - 1; i >= 0; i-- {
+		if err := b.srvs[i].stop(); err != nil {
+			if len(b.srvs) > 1 {
+				err = fmt.Errorf("replica %d: %w", i+1, err)
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (b *bench) phases(ctx context.Context, rr *runReport, phases []string, logf func(string, ...any)) error {

@@ -42,20 +42,31 @@ type latencyResult struct {
 	Rounds    int       `json:"rounds"`
 	Files     int       `json:"files"` // manifests one release changes
 	Kuberpult durations `json:"kuberpult"`
-	GitCLI    durations `json:"gitCli"`
-	Ratio     float64   `json:"ratioOfMedians"`
-	Serve     usage     `json:"serve"`
+	// ByReplica splits Kuberpult's times by the replica that took the release (round i
+	// goes to replica i mod N); none with one replica.
+	ByReplica []durations `json:"byReplica,omitempty"`
+	GitCLI    durations   `json:"gitCli"`
+	Ratio     float64     `json:"ratioOfMedians"`
+	Serve     usage       `json:"serve"`
+	Replicas  []usage     `json:"replicas,omitempty"`
+	// PostgresCPUSeconds is the CPU time of the PostgreSQL backends of the benchmark's and
+	// the replicas' connections during the phase (-postgres, server on this machine).
+	PostgresCPUSeconds float64 `json:"postgresCpuSeconds,omitempty"`
 }
 
 func (b *bench) latency(ctx context.Context) (*latencyResult, error) {
 	var ours, cli []time.Duration
-	for range b.o.rounds {
+	byReplica := make([][]time.Duration, len(b.srvs))
+	pgBefore := b.pgCPU(ctx)
+	for round := range b.o.rounds {
 		app := b.pickApp(b.rng)
-		d, err := b.releaseAndWait(ctx, release{app: app, version: b.next(app)})
+		n, srv := b.serverFor(round)
+		d, err := b.releaseAndWait(ctx, srv, release{app: app, version: b.next(app)})
 		if err != nil {
 			return nil, err
 		}
 		ours = append(ours, d)
+		byReplica[n] = append(byReplica[n], d)
 		// Let the writer finish its bookkeeping, so both sides start from idle.
 		if err := pause(ctx, 200*time.Millisecond); err != nil {
 			return nil, err
@@ -70,7 +81,14 @@ func (b *bench) latency(ctx context.Context) (*latencyResult, error) {
 			return nil, err
 		}
 	}
-	r := &latencyResult{Rounds: b.o.rounds, Files: len(b.w.auto), Kuberpult: summarize(ours), GitCLI: summarize(cli), Serve: b.srv.usageNow()}
+	r := &latencyResult{Rounds: b.o.rounds, Files: len(b.w.auto), Kuberpult: summarize(ours), GitCLI: summarize(cli),
+		PostgresCPUSeconds: b.pgCPUSince(ctx, pgBefore)}
+	r.Serve, r.Replicas = b.usage(ctx)
+	if len(b.srvs) > 1 {
+		for _, ds := range byReplica {
+			r.ByReplica = append(r.ByReplica, summarize(ds))
+		}
+	}
 	if r.GitCLI.Median > 0 {
 		r.Ratio = r.Kuberpult.Median / r.GitCLI.Median
 	}
@@ -85,7 +103,7 @@ func (b *bench) latency(ctx context.Context) (*latencyResult, error) {
 // releaseAndWait sends one release and polls the remote's branch until it points at a
 // commit that holds it on every upstream-latest environment; the time is from the start of
 // the request to the first sight of that commit.
-func (b *bench) releaseAndWait(ctx context.Context, r release) (time.Duration, error) {
+func (b *bench) releaseAndWait(ctx context.Context, srv *server, r release) (time.Duration, error) {
 	old, err := readRef(b.remote, "main")
 	if err != nil {
 		return 0, err
@@ -98,7 +116,7 @@ func (b *bench) releaseAndWait(ctx context.Context, r release) (time.Duration, e
 	answered := make(chan answer, 1)
 	start := time.Now()
 	go func() {
-		code, body, err := b.srv.release(ctx, r, b.w.envs)
+		code, body, err := srv.release(ctx, r, b.w.envs)
 		answered <- answer{code, body, err}
 	}()
 	var got *answer
@@ -161,6 +179,19 @@ type loadResult struct {
 	// branch held the last accepted release; -1 when that did not happen in time.
 	PushLag float64 `json:"pushLagSeconds"`
 	Serve   usage   `json:"serve"`
+	// With several replicas: each one's figures, and what the requests sent to each saw
+	// (request i went to replica i mod N).
+	Replicas  []usage       `json:"replicas,omitempty"`
+	ByReplica []replicaLoad `json:"byReplica,omitempty"`
+	// PostgresCPUSeconds: as in latencyResult.
+	PostgresCPUSeconds float64 `json:"postgresCpuSeconds,omitempty"`
+}
+
+// replicaLoad is what the requests sent to one replica saw.
+type replicaLoad struct {
+	Sent     int       `json:"sent"`
+	Accepted int       `json:"accepted"`
+	Request  durations `json:"request"`
 }
 
 // load sends up to n releases from b.o.clients clients, each made by job, for at most
@@ -168,15 +199,17 @@ type loadResult struct {
 func (b *bench) load(ctx context.Context, n int, maxFor time.Duration, job func(i int, rng *rand.Rand) release) (*loadResult, error) {
 	type sent struct {
 		r        release
+		replica  int
 		code     int
 		msg      string
 		took     time.Duration
 		answered time.Time
 	}
-	before, err := b.srv.metrics(ctx)
+	before, err := b.counters(ctx)
 	if err != nil {
 		return nil, err
 	}
+	pgBefore := b.pgCPU(ctx)
 	var (
 		next    atomic.Int64
 		mu      sync.Mutex
@@ -201,9 +234,10 @@ func (b *bench) load(ctx context.Context, n int, maxFor time.Duration, job func(
 					break
 				}
 				r := job(i, rng)
+				n, srv := b.serverFor(i)
 				t0 := time.Now()
-				code, body, err := b.srv.release(ctx, r, b.w.envs)
-				s := sent{r: r, code: code, took: time.Since(t0), answered: time.Now()}
+				code, body, err := srv.release(ctx, r, b.w.envs)
+				s := sent{r: r, replica: n, code: code, took: time.Since(t0), answered: time.Now()}
 				if err != nil {
 					s.msg = err.Error()
 				} else if code != http.StatusCreated {
@@ -223,8 +257,16 @@ func (b *bench) load(ctx context.Context, n int, maxFor time.Duration, job func(
 	res := &loadResult{Clients: b.o.clients, Sent: len(all), Statuses: map[string]int{}, Capped: capped.Load(), PushLag: -1}
 	var took []time.Duration
 	var last sent
+	byReplica := make([][]time.Duration, len(b.srvs))
+	if len(b.srvs) > 1 {
+		res.ByReplica = make([]replicaLoad, len(b.srvs))
+	}
 	for _, s := range all {
 		took = append(took, s.took)
+		if res.ByReplica != nil {
+			res.ByReplica[s.replica].Sent++
+			byReplica[s.replica] = append(byReplica[s.replica], s.took)
+		}
 		if s.msg != "" {
 			res.Statuses[fmt.Sprint(s.code)]++
 			if len(res.Errors) < 5 {
@@ -234,13 +276,19 @@ func (b *bench) load(ctx context.Context, n int, maxFor time.Duration, job func(
 		}
 		res.Statuses["201"]++
 		res.Accepted++
+		if res.ByReplica != nil {
+			res.ByReplica[s.replica].Accepted++
+		}
 		if s.answered.After(last.answered) {
 			last = s
 		}
 	}
 	res.Request = summarize(took)
+	for i := range res.ByReplica {
+		res.ByReplica[i].Request = summarize(byReplica[i])
+	}
 	if res.Accepted == 0 {
-		res.Serve = b.srv.usageNow()
+		res.Serve, res.Replicas = b.usage(ctx)
 		return res, nil
 	}
 	res.Seconds = last.answered.Sub(started).Seconds()
@@ -250,8 +298,9 @@ func (b *bench) load(ctx context.Context, n int, maxFor time.Duration, job func(
 		return nil, err
 	}
 	res.PendingAtEnd, res.PushLag = pendingAtEnd, lag
-	res.Serve = b.srv.usageNow()
-	after, err := b.srv.metrics(ctx)
+	res.PostgresCPUSeconds = b.pgCPUSince(ctx, pgBefore)
+	res.Serve, res.Replicas = b.usage(ctx)
+	after, err := b.counters(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -262,17 +311,18 @@ func (b *bench) load(ctx context.Context, n int, maxFor time.Duration, job func(
 
 // drain waits until the branch holds r, accepted at from, and the outbox is empty. It
 // returns the lag in seconds (-1 after b.o.drainTimeout) and the backlog it found first.
-// It polls the ref file, and asks /metrics only once the branch holds r, so that the
+// It polls the ref file, and asks for the backlog (/metrics; on PostgreSQL the store, as
+// any replica may have accepted what waits) only once the branch holds r, so that the
 // polling costs serve next to nothing.
 func (b *bench) drain(ctx context.Context, r release, from time.Time) (float64, int, error) {
-	backlog, err := b.srv.pending(ctx)
+	backlog, err := b.pending(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
 	seen, arrived := "", false
 	for {
 		now := time.Now()
-		if err := b.srv.alive(); err != nil {
+		if err := b.alive(); err != nil {
 			return 0, 0, err
 		}
 		tip, err := readRef(b.remote, "main")
@@ -286,7 +336,7 @@ func (b *bench) drain(ctx context.Context, r release, from time.Time) (float64, 
 			seen = tip
 		}
 		if arrived {
-			if n, err := b.srv.pending(ctx); err == nil && n == 0 {
+			if n, err := b.pending(ctx); err == nil && n == 0 {
 				return now.Sub(from).Seconds(), backlog, nil
 			}
 		}

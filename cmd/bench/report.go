@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -16,6 +17,8 @@ type report struct {
 	GroupEnvs int          `json:"groupEnvironments"` // of them, in the group trains go to
 	Commits   int          `json:"commits"`
 	Clients   int          `json:"clients"`
+	State     string       `json:"state"`    // "sqlite" or "postgres"
+	Replicas  int          `json:"replicas"` // serve processes sharing the database
 	Binary    string       `json:"binary"`
 	Runs      []*runReport `json:"runs"`
 	Targets   []target     `json:"targets"`
@@ -25,6 +28,7 @@ type report struct {
 type runReport struct {
 	History    int            `json:"history"`
 	Releases   int            `json:"releases"`
+	Schema     string         `json:"schema,omitempty"` // the setup's PostgreSQL schema
 	Setup      setupResult    `json:"setup"`
 	Latency    *latencyResult `json:"latency,omitempty"`
 	Steady     *loadResult    `json:"steady,omitempty"`
@@ -40,9 +44,11 @@ type setupResult struct {
 	GenerateSeconds float64 `json:"generateSeconds"`
 	DBMB            float64 `json:"databaseMB"`
 	SeedSeconds     float64 `json:"seedSeconds"`
-	StartSeconds    float64 `json:"startSeconds"` // exec until /readyz answers 200
-	SyncSeconds     float64 `json:"syncSeconds"`  // exec until the initial sync is pushed; -1: it pushed nothing
+	AnalyzeSeconds  float64 `json:"analyzeSeconds,omitempty"` // PostgreSQL: ANALYZE after the seed
+	StartSeconds    float64 `json:"startSeconds"`             // exec until /readyz answers 200
+	SyncSeconds     float64 `json:"syncSeconds"`              // exec until the initial sync is pushed; -1: it pushed nothing
 	Serve           usage   `json:"serve"`
+	Replicas        []usage `json:"replicas,omitempty"` // each replica's, with -replicas > 1
 }
 
 // target is one figure the core issue asks for.
@@ -110,9 +116,18 @@ func (r *report) evaluate(o options) {
 			fmt.Sprintf("%.2f×", req), "≤ 1.25×", req <= 1.25)
 	}
 	peak, consistent, checks := 0.0, 0, 0
+	var peaks []float64 // per replica, with several
 	for _, rr := range r.Runs {
 		for _, m := range rr.usages() {
 			peak = max(peak, m.PeakMB)
+		}
+		for _, ms := range rr.replicaUsages() {
+			for i, m := range ms {
+				if i >= len(peaks) {
+					peaks = append(peaks, 0)
+				}
+				peaks[i] = max(peaks[i], m.PeakMB)
+			}
 		}
 		for _, c := range rr.Checks {
 			checks++
@@ -121,7 +136,12 @@ func (r *report) evaluate(o options) {
 			}
 		}
 	}
-	add("peak RSS of serve (VmHWM)", fmt.Sprintf("%.0f MB", peak), "≤ 200 MB", peak <= 200)
+	if len(peaks) == 0 {
+		add("peak RSS of serve (VmHWM)", fmt.Sprintf("%.0f MB", peak), "≤ 200 MB", peak <= 200)
+	}
+	for i, p := range peaks {
+		add(fmt.Sprintf("peak RSS of serve replica %d (VmHWM)", i+1), fmt.Sprintf("%.0f MB", p), "≤ 200 MB", p <= 200)
+	}
 	add("end state: git = database, fsck", fmt.Sprintf("%d of %d checks", consistent, checks), "all", consistent == checks)
 }
 
@@ -139,6 +159,23 @@ func (rr *runReport) usages() []usage {
 		ms = append(ms, rr.Train.Serve)
 	}
 	return ms
+}
+
+// replicaUsages is, with several replicas, each phase's figures of every replica.
+func (rr *runReport) replicaUsages() [][]usage {
+	ms := [][]usage{rr.Setup.Replicas}
+	if rr.Latency != nil {
+		ms = append(ms, rr.Latency.Replicas)
+	}
+	for _, l := range []*loadResult{rr.Steady, rr.Onboarding} {
+		if l != nil {
+			ms = append(ms, l.Replicas)
+		}
+	}
+	if rr.Train != nil {
+		ms = append(ms, rr.Train.Replicas)
+	}
+	return slices.DeleteFunc(ms, func(u []usage) bool { return len(u) == 0 })
 }
 
 func trainMs(v float64) string {
@@ -162,22 +199,47 @@ func printReport(w io.Writer, r *report) {
 	}
 	fmt.Fprintf(w, "Kuberpult end-to-end benchmark: %d apps × %d environments (%s), %d commits of history, %d clients\n",
 		r.Apps, r.Envs, envs, r.Commits, r.Clients)
+	if r.State == "postgres" {
+		fmt.Fprintf(w, "state: PostgreSQL, %s of serve sharing it (requests go to each in turn)\n", plural(r.Replicas, "replica"))
+	}
 	fmt.Fprintf(w, "binary: %s\n", r.Binary)
 	for _, rr := range r.Runs {
 		s := rr.Setup
-		fmt.Fprintf(w, "\n== database with %d releases per app (%d releases; -history %d)\n", rr.Releases/max(r.Apps, 1), rr.Releases, rr.History)
-		fmt.Fprintf(w, "setup       env repo %d commits, %.0f MB, generated in %.1f s; database %.0f MB, seeded in %.1f s\n",
-			s.Commits, s.RepoMB, s.GenerateSeconds, s.DBMB, s.SeedSeconds)
+		schema := ""
+		if rr.Schema != "" {
+			schema = ", schema " + rr.Schema
+		}
+		fmt.Fprintf(w, "\n== database with %d releases per app (%d releases; -history %d%s)\n", rr.Releases/max(r.Apps, 1), rr.Releases, rr.History, schema)
+		analyzed := ""
+		if s.AnalyzeSeconds > 0 {
+			analyzed = fmt.Sprintf(", analyzed in %.1f s", s.AnalyzeSeconds)
+		}
+		fmt.Fprintf(w, "setup       env repo %d commits, %.0f MB, generated in %.1f s; database %.0f MB, seeded in %.1f s%s\n",
+			s.Commits, s.RepoMB, s.GenerateSeconds, s.DBMB, s.SeedSeconds, analyzed)
 		sync := fmt.Sprintf("initial sync pushed after %.1f s", s.SyncSeconds)
 		if s.SyncSeconds < 0 {
 			sync = "initial sync pushed NOTHING (no Argo CD files rendered)"
 		}
-		fmt.Fprintf(w, "            serve ready after %.1f s, %s; %s\n", s.StartSeconds, sync, mem(s.Serve))
+		if len(s.Replicas) == 0 {
+			fmt.Fprintf(w, "            serve ready after %.1f s, %s; %s\n", s.StartSeconds, sync, mem(s.Serve))
+		} else {
+			fmt.Fprintf(w, "            %d replicas ready after %.1f s, %s\n", len(s.Replicas), s.StartSeconds, sync)
+			printMem(w, s.Serve, s.Replicas)
+		}
 		if l := rr.Latency; l != nil {
 			fmt.Fprintf(w, "latency     %d rounds, request → remote branch holds it:\n", l.Rounds)
 			fmt.Fprintf(w, "              kuberpult  %s\n", minMedMax(l.Kuberpult))
 			fmt.Fprintf(w, "              git CLI    %s  (pull, write %d files, add, commit, push)\n", minMedMax(l.GitCLI), l.Files)
-			fmt.Fprintf(w, "              ratio of medians %.2f; %s\n", l.Ratio, mem(l.Serve))
+			for i, d := range l.ByReplica {
+				fmt.Fprintf(w, "              replica %d  %s  (%d rounds)\n", i+1, minMedMax(d), (l.Rounds+len(l.ByReplica)-1-i)/len(l.ByReplica))
+			}
+			if len(l.Replicas) == 0 {
+				fmt.Fprintf(w, "              ratio of medians %.2f; %s\n", l.Ratio, mem(l.Serve))
+			} else {
+				fmt.Fprintf(w, "              ratio of medians %.2f\n", l.Ratio)
+				printMem(w, l.Serve, l.Replicas)
+			}
+			printPostgresCPU(w, l.PostgresCPUSeconds)
 		}
 		for _, p := range []struct {
 			name string
@@ -195,6 +257,15 @@ func printReport(w io.Writer, r *report) {
 			if !c.ok() {
 				state = fmt.Sprintf("WRONG: %d manifests, %d Argo CD files, %d pending, %d failed; e.g. %s",
 					c.Mismatches, c.ArgoCD, c.Pending, c.Failed, strings.Join(c.Examples[:min(2, len(c.Examples))], "; "))
+				if c.ReplicasDiffer > 0 {
+					state += fmt.Sprintf("; %d replicas differ from the store", c.ReplicasDiffer)
+				}
+			} else if c.Source == "store" {
+				state = "git = database (the store"
+				if r.Replicas > 1 {
+					state += fmt.Sprintf(", and all %d replicas' API", r.Replicas)
+				}
+				state += ")"
 			}
 			fmt.Fprintf(w, "check       after %-10s %d apps, %d deployments: %s (fsck %s, %.1f s)\n",
 				c.After, c.Apps, c.Deployments, state, c.Fsck, c.Seconds)
@@ -232,7 +303,12 @@ func printLoad(w io.Writer, name string, l *loadResult) {
 		pushes = fmt.Sprintf("%d pushes", l.Pushes)
 	}
 	fmt.Fprintf(w, "            %d commits pushed, %s\n", l.Commits, pushes)
-	fmt.Fprintf(w, "            %s\n", mem(l.Serve))
+	for i, p := range l.ByReplica {
+		fmt.Fprintf(w, "            replica %d: %d sent, %d answered 201, request p50 %.0f ms, p95 %.0f ms, max %.0f ms\n",
+			i+1, p.Sent, p.Accepted, p.Request.Median, p.Request.P95, p.Request.Max)
+	}
+	printMem(w, l.Serve, l.Replicas)
+	printPostgresCPU(w, l.PostgresCPUSeconds)
 	for _, e := range l.Errors {
 		fmt.Fprintf(w, "            refused: %s\n", e)
 	}
@@ -245,12 +321,25 @@ func printTrain(w io.Writer, t *trainResult) {
 	fmt.Fprintf(w, "              train      answered after %.0f ms (%d deployments), pushed after %s: %s, %d manifests and %d other files changed\n",
 		t.RequestMs, t.Deployed, trainMs(t.PushedMs), plural(t.Commits, "commit"), t.Manifests, t.OtherFiles)
 	fmt.Fprintf(w, "              again      answered after %.0f ms (%d deployments), %s\n", t.Again.RequestMs, t.Again.Deployed, plural(t.Again.Commits, "new commit"))
-	fmt.Fprintf(w, "            %s\n", mem(t.Serve))
+	printMem(w, t.Serve, t.Replicas)
 	for _, o := range t.Other {
 		fmt.Fprintf(w, "            changed: %s\n", o)
 	}
 	for _, p := range t.Problems {
 		fmt.Fprintf(w, "            WRONG: %s\n", p)
+	}
+}
+
+// printMem prints the figures of serve, or of each replica.
+func printMem(w io.Writer, one usage, replicas []usage) {
+	for _, line := range memLines(one, replicas) {
+		fmt.Fprintf(w, "            %s\n", line)
+	}
+}
+
+func printPostgresCPU(w io.Writer, s float64) {
+	if s > 0 {
+		fmt.Fprintf(w, "            PostgreSQL backends: %.1f CPU-s\n", s)
 	}
 }
 

@@ -29,6 +29,11 @@ func seed(ctx context.Context, path string, w world, history int, commit string)
 		return err
 	}
 	defer db.Close()
+	return seedDB(ctx, db, w, history, commit)
+}
+
+// seedDB is seed on an open store (the PostgreSQL one, -postgres).
+func seedDB(ctx context.Context, db *store.DB, w world, history int, commit string) error {
 	for from := 0; from < len(w.apps); from += appsPerTx {
 		apps := w.apps[from:min(from+appsPerTx, len(w.apps))]
 		if err := apply(ctx, db, seedChange(apps, w, deploy.Version(history), commit)); err != nil {

@@ -39,11 +39,26 @@ func buildBinary(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// writeConfig writes the configuration serve runs with: no rbac, the environments of w
-// (w.config), the API on listen.
+// writeConfig writes the configuration serve runs with: no rbac, the SQLite database at db,
+// the environments of w (w.config), the API on listen.
 func writeConfig(path, db, remote, listen string, w world) error {
+	return writeConfigState(path, stateConfig{sqlite: db}, remote, listen, w)
+}
+
+// stateConfig is the state section of serve's configuration: a SQLite file or a PostgreSQL
+// DSN.
+type stateConfig struct{ sqlite, postgres string }
+
+// writeConfigState is writeConfig with the database st.
+func writeConfigState(path string, st stateConfig, remote, listen string, w world) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "state:\n  sqlite: %s\ngit:\n  url: %s\n  branch: main\nenvironments:\n", db, remote)
+	if st.postgres != "" {
+		dsn, _ := json.Marshal(st.postgres) // a JSON string is a YAML double-quoted scalar
+		fmt.Fprintf(&b, "state:\n  postgres:\n    dsn: %s\n", dsn)
+	} else {
+		fmt.Fprintf(&b, "state:\n  sqlite: %s\n", st.sqlite)
+	}
+	fmt.Fprintf(&b, "git:\n  url: %s\n  branch: main\nenvironments:\n", remote)
 	for _, e := range w.envs {
 		if c := w.config(e); c.Upstream.Latest {
 			fmt.Fprintf(&b, "  %s: {upstream: {latest: true}}\n", e)
@@ -348,6 +363,8 @@ type usage struct {
 	// GitCPUSeconds is the CPU time of the git processes serve ran and waited for (the
 	// remote's receive-pack, index-pack, rev-list when the env repo is a local path).
 	GitCPUSeconds float64 `json:"gitCpuSeconds"`
+	// Leader: with several replicas, this one held the env-repo writer lease at the end.
+	Leader bool `json:"leader,omitempty"`
 }
 
 // usageNow reads the figures and starts the next phase's.

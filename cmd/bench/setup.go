@@ -22,26 +22,55 @@ func (b *bench) setup(ctx context.Context, bin, dir string, history int, withCLI
 	if n, err := git(ctx, b.remote, "rev-list", "--count", "main"); err == nil {
 		fmt.Sscan(n, &s.Commits)
 	}
-	dbPath := filepath.Join(dir, "state.sqlite")
+	state := stateConfig{sqlite: filepath.Join(dir, "state.sqlite")}
 	t = time.Now()
-	if err := seed(ctx, dbPath, b.w, history, tip); err != nil {
-		return err
+	if b.pg != nil {
+		state = stateConfig{postgres: b.pg.dsn}
+		if b.db, err = b.pg.openStore(ctx); err != nil {
+			return err
+		}
+		if err := seedDB(ctx, b.db, b.w, history, tip); err != nil {
+			return err
+		}
+		s.SeedSeconds, s.DBMB = time.Since(t).Seconds(), b.pg.sizeMB(ctx)
+		t = time.Now()
+		if err := b.pg.analyze(ctx); err != nil {
+			return err
+		}
+		s.AnalyzeSeconds = time.Since(t).Seconds()
+	} else {
+		if err := seed(ctx, state.sqlite, b.w, history, tip); err != nil {
+			return err
+		}
+		s.SeedSeconds, s.DBMB = time.Since(t).Seconds(), fileMB(state.sqlite)+fileMB(state.sqlite+"-wal")
 	}
-	s.SeedSeconds, s.DBMB = time.Since(t).Seconds(), fileMB(dbPath)+fileMB(dbPath+"-wal")
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := writeConfig(cfg, dbPath, b.remote, addr, b.w); err != nil {
-		return err
+	// One config file per replica, the same but for api.listen.
+	cfgs, addrs, logs := make([]string, b.o.replicas), make([]string, b.o.replicas), make([]string, b.o.replicas)
+	for i := range cfgs {
+		if addrs[i], err = freeAddr(); err != nil {
+			return err
+		}
+		cfgs[i], logs[i] = filepath.Join(dir, "config.yaml"), filepath.Join(dir, "serve.log")
+		if b.o.replicas > 1 {
+			cfgs[i], logs[i] = filepath.Join(dir, fmt.Sprintf("config-%d.yaml", i+1)), filepath.Join(dir, fmt.Sprintf("serve-%d.log", i+1))
+		}
+		if err := writeConfigState(cfgs[i], state, b.remote, addrs[i], b.w); err != nil {
+			return err
+		}
 	}
 	t = time.Now()
-	if b.srv, err = startServe(bin, cfg, filepath.Join(dir, "serve.log"), addr); err != nil {
-		return err
+	for i := range cfgs {
+		srv, err := startServe(bin, cfgs[i], logs[i], addrs[i])
+		if err != nil {
+			return err
+		}
+		b.srvs = append(b.srvs, srv)
 	}
-	if err := b.srv.waitReady(ctx, 2*time.Minute); err != nil {
-		return fmt.Errorf("%w (see %s)", err, filepath.Join(dir, "serve.log"))
+	b.srv = b.srvs[0]
+	for i, srv := range b.srvs {
+		if err := srv.waitReady(ctx, 2*time.Minute); err != nil {
+			return fmt.Errorf("%w (see %s)", err, logs[i])
+		}
 	}
 	s.StartSeconds = time.Since(t).Seconds()
 	pushed, err := b.waitSync(ctx, tip, t)
@@ -52,7 +81,7 @@ func (b *bench) setup(ctx context.Context, bin, dir string, history int, withCLI
 	if pushed {
 		s.SyncSeconds = time.Since(t).Seconds()
 	}
-	s.Serve = b.srv.usageNow()
+	s.Serve, s.Replicas = b.usage(ctx)
 	if withCLI {
 		b.cli, err = cloneForCLI(ctx, b.remote, filepath.Join(dir, "cli-clone"))
 	}
@@ -71,7 +100,7 @@ func (b *bench) waitSync(ctx context.Context, tip string, start time.Time) (bool
 		if err != nil {
 			return false, err
 		}
-		n, err := b.srv.pending(ctx)
+		n, err := b.pending(ctx)
 		switch {
 		case err == nil && n == 0 && ref != tip:
 			return true, nil
@@ -82,7 +111,7 @@ func (b *bench) waitSync(ctx context.Context, tip string, start time.Time) (bool
 		case err != nil || n > 0:
 			idle = time.Time{}
 		}
-		if err := b.srv.alive(); err != nil {
+		if err := b.alive(); err != nil {
 			return false, err
 		}
 		if time.Since(start) > b.o.syncTimeout {

@@ -38,6 +38,7 @@ type trainResult struct {
 	// Problems says what was not as planned (the first few); none when all was.
 	Problems []string `json:"problems,omitempty"`
 	Serve    usage    `json:"serve"`
+	Replicas []usage  `json:"replicas,omitempty"`
 }
 
 // againResult is the same train sent again right after the first was pushed.
@@ -200,7 +201,7 @@ poll:
 	if res.Again.Commits != 0 {
 		problem("train again: %d new commits, want none", res.Again.Commits)
 	}
-	res.Serve = b.srv.usageNow()
+	res.Serve, res.Replicas = b.usage(ctx)
 	return res, nil
 }
 
@@ -366,7 +367,7 @@ func (b *bench) trainDiff(ctx context.Context, res *trainResult, old, tip string
 func (b *bench) settle(ctx context.Context) error {
 	start := time.Now()
 	for {
-		n, err := b.srv.pending(ctx)
+		n, err := b.pending(ctx)
 		if err != nil {
 			return err
 		}
