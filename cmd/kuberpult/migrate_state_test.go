@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,43 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
 	"kuberpult/deploy"
 	"kuberpult/store"
 )
-
-// migrateTarget creates an empty schema on the server KUBERPULT_TEST_POSTGRES names (the
-// test is skipped without it), dropped at the end, and returns a DSN that uses it.
-func migrateTarget(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("KUBERPULT_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("KUBERPULT_TEST_POSTGRES is not set: no PostgreSQL server to test against")
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "kp_migrate_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		admin.Close()
-	})
-	switch {
-	case !strings.Contains(dsn, "://"):
-		return dsn + " search_path=" + schema
-	case strings.Contains(dsn, "?"):
-		return dsn + "&search_path=" + schema
-	}
-	return dsn + "?search_path=" + schema
-}
 
 // migrateConsole runs a console script on the configuration and returns what it printed;
 // every command must succeed.
@@ -70,7 +33,7 @@ func migrateConsole(t *testing.T, cfgPath, script string) string {
 // PostgreSQL. A console on PostgreSQL then prints what one on the SQLite file prints, the
 // audit log included, and a new action on PostgreSQL works and continues the ids.
 func TestMigrateStateToPostgres(t *testing.T) {
-	dsn := migrateTarget(t)
+	dsn := postgresSchema(t)
 	addr := freeAddr(t)
 	cfgPath, bare := writeConfig(t, addr)
 	dbPath := filepath.Join(filepath.Dir(cfgPath), "k.db")

@@ -78,11 +78,13 @@ func postgresSchema(t *testing.T) string {
 		_, _ = admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
 		admin.Close()
 	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
+	switch {
+	case !strings.Contains(dsn, "://"): // key=value pairs
+		return dsn + " search_path=" + schema
+	case strings.Contains(dsn, "?"):
+		return dsn + "&search_path=" + schema
 	}
-	return dsn + sep + "search_path=" + schema
+	return dsn + "?search_path=" + schema
 }
 
 // usePostgres switches the config at cfgPath from its SQLite file to the database dsn, read
